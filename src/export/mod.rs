@@ -1,0 +1,201 @@
+//! Export: the transcript model rendered into the formats people publish and
+//! archive with (JSON, WebVTT, SRT, plain text, RTTM), each written atomically.
+
+mod cues;
+mod json;
+mod rttm;
+mod srt;
+mod text;
+mod timefmt;
+mod vtt;
+
+use crate::atomic::write_bytes_atomic;
+use crate::error::{Error, Result};
+use crate::transcript::Transcript;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// An output format; the file extension is its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Json,
+    Vtt,
+    Srt,
+    Txt,
+    Rttm,
+}
+
+impl Format {
+    pub const ALL: [Format; 5] = [
+        Format::Json,
+        Format::Vtt,
+        Format::Srt,
+        Format::Txt,
+        Format::Rttm,
+    ];
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Vtt => "vtt",
+            Format::Srt => "srt",
+            Format::Txt => "txt",
+            Format::Rttm => "rttm",
+        }
+    }
+
+    /// Renders the transcript; `None` when the format has nothing to say
+    /// (RTTM without speakers).
+    pub fn render(self, transcript: &Transcript, uri: &str) -> Option<String> {
+        match self {
+            Format::Json => Some(json::render(transcript)),
+            Format::Vtt => Some(vtt::render(transcript)),
+            Format::Srt => Some(srt::render(transcript)),
+            Format::Txt => Some(text::render(transcript)),
+            Format::Rttm => rttm::render(transcript, uri),
+        }
+    }
+}
+
+impl FromStr for Format {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.extension().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "unknown format '{s}' (choose from json, vtt, srt, txt, rttm)"
+                ))
+            })
+    }
+}
+
+/// Parses a comma-separated list such as `json,vtt`.
+pub fn parse_formats(list: &str) -> Result<Vec<Format>> {
+    list.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(Format::from_str)
+        .collect()
+}
+
+/// Writes `DIR/STEM.EXT` for every format that has content; returns the paths written.
+pub fn write_all(
+    transcript: &Transcript,
+    out_dir: &Path,
+    stem: &str,
+    formats: &[Format],
+) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for &format in formats {
+        let Some(body) = format.render(transcript, stem) else {
+            continue;
+        };
+        let path = out_dir.join(format!("{stem}.{}", format.extension()));
+        write_bytes_atomic(&path, body.as_bytes())?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+pub(crate) mod fixture {
+    use crate::transcript::*;
+
+    pub fn word(text: &str, start: f64, end: f64, speaker: Option<&str>) -> Word {
+        Word {
+            word: text.into(),
+            start,
+            end,
+            probability: 0.9,
+            speaker: speaker.map(str::to_string),
+        }
+    }
+
+    pub fn segment(words: Vec<Word>) -> Segment {
+        Segment {
+            start: words[0].start,
+            end: words[words.len() - 1].end,
+            speaker: words[0].speaker.clone(),
+            text: words
+                .iter()
+                .map(|w| w.word.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            words,
+            avg_logprob: -0.1,
+            no_speech_prob: 0.0,
+        }
+    }
+
+    /// Two speakers, one with markup characters in its words and name.
+    pub fn two_speakers() -> Transcript {
+        Transcript {
+            tool: ToolInfo::default(),
+            source: SourceInfo::default(),
+            model: ModelInfo::default(),
+            params: TranscribeParams::default(),
+            speakers: vec![
+                Speaker {
+                    id: "SPEAKER_00".into(),
+                    name: "Ann <host>".into(),
+                    total_time: 2.0,
+                },
+                Speaker {
+                    id: "SPEAKER_01".into(),
+                    name: "Bob".into(),
+                    total_time: 1.5,
+                },
+            ],
+            segments: vec![
+                segment(vec![
+                    word("Tom", 1.0, 1.4, Some("SPEAKER_00")),
+                    word("&", 1.4, 1.5, Some("SPEAKER_00")),
+                    word("<Jerry>", 1.5, 3.0, Some("SPEAKER_00")),
+                ]),
+                segment(vec![
+                    word("Hi", 3661.5, 3662.0, Some("SPEAKER_01")),
+                    word("there.", 3662.0, 3663.0, Some("SPEAKER_01")),
+                ]),
+            ],
+        }
+    }
+
+    pub fn no_speakers() -> Transcript {
+        let mut t = two_speakers();
+        t.speakers.clear();
+        for s in &mut t.segments {
+            s.speaker = None;
+            for w in &mut s.words {
+                w.speaker = None;
+            }
+        }
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_parse_and_reject_unknown() {
+        assert_eq!(
+            parse_formats("json, VTT,srt").unwrap(),
+            vec![Format::Json, Format::Vtt, Format::Srt]
+        );
+        assert!(parse_formats("json,docx").is_err());
+    }
+
+    #[test]
+    fn write_all_skips_rttm_without_speakers() {
+        let dir = tempfile::tempdir().unwrap();
+        let written = write_all(&fixture::no_speakers(), dir.path(), "x", &Format::ALL).unwrap();
+        let names: Vec<_> = written
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["x.json", "x.vtt", "x.srt", "x.txt"]);
+    }
+}

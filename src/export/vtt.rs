@@ -1,0 +1,53 @@
+//! WebVTT with `<v Name>` voice spans (W3C WebVTT; what Apple Podcasts and the
+//! Podcasting 2.0 transcript spec ingest).
+
+use super::cues::build_cues;
+use super::timefmt::clock_millis;
+use crate::transcript::Transcript;
+
+/// Escapes the characters WebVTT cue text reserves.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+pub fn render(transcript: &Transcript) -> String {
+    let mut out = String::from("WEBVTT\n");
+    for cue in build_cues(transcript) {
+        out.push('\n');
+        out.push_str(&format!(
+            "{} --> {}\n",
+            clock_millis(cue.start, '.'),
+            clock_millis(cue.end, '.')
+        ));
+        let body = escape(&cue.lines.join("\n"));
+        match &cue.speaker {
+            // Voice names end at '>', so it and '&' are escaped there too.
+            Some(name) => out.push_str(&format!("<v {}>{}\n", escape(name), body)),
+            None => out.push_str(&format!("{body}\n")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::fixture;
+
+    #[test]
+    fn voice_spans_and_escaping() {
+        let vtt = render(&fixture::two_speakers());
+        assert!(vtt.starts_with("WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n"));
+        assert!(vtt.contains("<v Ann &lt;host&gt;>Tom &amp; &lt;Jerry&gt;\n"));
+        assert!(vtt.contains("01:01:01.500 --> 01:01:03.000\n<v Bob>Hi there.\n"));
+    }
+
+    #[test]
+    fn no_voice_span_without_speakers() {
+        let vtt = render(&fixture::no_speakers());
+        assert!(vtt.contains("\nTom &amp; &lt;Jerry&gt;\n"));
+        assert!(!vtt.contains("<v"));
+    }
+}

@@ -1,0 +1,182 @@
+//! Ingest: what the input is and how to read it.
+//!
+//! Owns containers, codecs and playlists: [`open`] turns a path into a [`Recording`]
+//! (one part for a plain audio file, one part per chunk for a local HLS playlist),
+//! [`hls`] reads playlists, [`id3`] strips the ID3 tags Spaces chunks start with,
+//! [`adts`] finds the frame that primes a chunk's decoder, and [`decode`] runs symphonia
+//! on one part (with MP4 edit lists applied and failures named). Downmixing, resampling,
+//! loudness and joining the parts belong to [`crate::normalize`].
+
+pub mod adts;
+mod codec;
+pub mod decode;
+pub mod hls;
+pub mod id3;
+mod mp4;
+mod source;
+
+use crate::error::{Error, Result};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// How the input was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// One audio file.
+    File,
+    /// A local HLS media playlist of chunk files.
+    Hls,
+}
+
+impl Kind {
+    /// The name recorded in `SourceInfo.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::File => "file",
+            Kind::Hls => "hls",
+        }
+    }
+}
+
+/// One separately decodable piece of the input, in recording order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    pub path: PathBuf,
+    /// How the input names it (the playlist URI, or the file path).
+    pub name: String,
+    /// Nominal duration in seconds (`#EXTINF`); used to fill the part with silence
+    /// when it cannot be decoded.
+    pub nominal_seconds: Option<f64>,
+    /// The playlist marks a discontinuity before this part.
+    pub discontinuity: bool,
+}
+
+/// An input, opened and checked, not yet decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recording {
+    pub path: PathBuf,
+    pub kind: Kind,
+    pub parts: Vec<Part>,
+    /// Wall-clock time of the first sample (RFC 3339), when the input says it.
+    pub wall_clock_start: Option<String>,
+    /// The playlist text, hashed before the chunks.
+    playlist_bytes: Option<Vec<u8>>,
+}
+
+/// Opens `path`: a `.m3u8` is read as a local HLS media playlist, anything else as one
+/// audio file (whose format is probed by content when it is decoded).
+pub fn open(path: &Path) -> Result<Recording> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| Error::input(path, format!("cannot open: {e}")))?;
+    if meta.is_dir() {
+        return Err(Error::input(
+            path,
+            "is a directory, not an audio file or playlist",
+        ));
+    }
+    if is_playlist(path) {
+        return open_playlist(path);
+    }
+    Ok(Recording {
+        path: path.to_path_buf(),
+        kind: Kind::File,
+        parts: vec![Part {
+            path: path.to_path_buf(),
+            name: path.display().to_string(),
+            nominal_seconds: None,
+            discontinuity: false,
+        }],
+        wall_clock_start: None,
+        playlist_bytes: None,
+    })
+}
+
+fn is_playlist(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("m3u8") || e.eq_ignore_ascii_case("m3u"))
+}
+
+fn open_playlist(path: &Path) -> Result<Recording> {
+    let list = hls::read(path)?;
+    let parts = list
+        .segments
+        .into_iter()
+        .map(|s| Part {
+            path: s.path,
+            name: s.uri,
+            nominal_seconds: Some(s.duration),
+            discontinuity: s.discontinuity,
+        })
+        .collect();
+    Ok(Recording {
+        path: path.to_path_buf(),
+        kind: Kind::Hls,
+        parts,
+        wall_clock_start: list.program_date_time,
+        playlist_bytes: Some(list.bytes),
+    })
+}
+
+impl Recording {
+    /// SHA-256 (hex) of the input: the file, or the playlist bytes followed by every chunk
+    /// that exists, in order (missing chunks are gaps, reported elsewhere).
+    pub fn sha256(&self) -> Result<String> {
+        let mut hasher = Sha256::new();
+        if let Some(bytes) = &self.playlist_bytes {
+            hasher.update(bytes);
+        }
+        for part in &self.parts {
+            match std::fs::File::open(&part.path) {
+                Ok(file) => hash_reader(&mut hasher, file).map_err(|e| Error::io(&part.path, e))?,
+                Err(_) if self.kind == Kind::Hls => continue,
+                Err(e) => return Err(Error::io(&part.path, e)),
+            }
+        }
+        Ok(hex::encode(hasher.finalize()))
+    }
+}
+
+fn hash_reader(hasher: &mut Sha256, mut r: impl Read) -> std::io::Result<()> {
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        hasher.update(&buf[..n]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn playlist_hash_covers_playlist_then_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let list = b"#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXTINF:3.0,\na.aac\n#EXTINF:3.0,\nb.aac\n#EXT-X-ENDLIST\n";
+        std::fs::write(dir.path().join("l.m3u8"), list).unwrap();
+        std::fs::write(dir.path().join("a.aac"), b"AAA").unwrap();
+        std::fs::write(dir.path().join("b.aac"), b"BB").unwrap();
+        let rec = open(&dir.path().join("l.m3u8")).unwrap();
+        assert_eq!(rec.kind, Kind::Hls);
+        assert_eq!(rec.parts.len(), 2);
+        let mut expect = Sha256::new();
+        expect.update(list);
+        expect.update(b"AAABB");
+        assert_eq!(rec.sha256().unwrap(), hex::encode(expect.finalize()));
+    }
+
+    #[test]
+    fn missing_input_names_the_file() {
+        let err = open(Path::new("/nonexistent/space.m4a"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/nonexistent/space.m4a") && err.contains("cannot open"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,24 @@
+//! spacescribe: a recorded Space in, a speaker-ready, word-timed transcript out.
+//!
+//! The data flows one way through the stages, each a module:
+//!
+//! ```text
+//! ingest -> normalize -> speech -> transcribe -> (diarize) -> assign -> export
+//! ```
+//!
+//! [`pipeline`] strings them together; [`transcript`] is the one model they share.
+
+pub mod assign;
+pub mod atomic;
+pub mod audio;
+pub mod error;
+pub mod export;
+pub mod ingest;
+pub mod models;
+pub mod normalize;
+pub mod pipeline;
+pub mod speech;
+pub mod transcribe;
+pub mod transcript;
+
+pub use error::{Error, Result};

@@ -1,0 +1,525 @@
+//! Joining decoded parts into one 16 kHz timeline, in order, sample-exact.
+//!
+//! Producers turn a [`Recording`] into an ordered stream of [`Piece`]s: audio blocks,
+//! silence standing in for what is missing or undecodable, and zero-length marks. The
+//! [`Assembler`] consumes them in batches: it measures loudness of the blocks of a
+//! batch in parallel while it resamples them in order through one continuous
+//! [`ResampleStream`], so there is no seam between blocks or chunks and each piece
+//! starts at the 16 kHz sample its cumulative source position maps to.
+//!
+//! - Single files are decoded sequentially on a producer thread (symphonia decodes one
+//!   stream front to back) and handed over through a small bounded channel, so only a
+//!   few blocks ever exist at the source rate; resampling and loudness run alongside.
+//! - Playlists are decoded a batch of chunks at a time in parallel (chunks are
+//!   independent ADTS streams), then assembled in order, with timestamp gaps and
+//!   damaged or missing chunks filled with silence.
+
+use super::loudness;
+use super::resample::{ResampleStream, downmix};
+use crate::audio::{SAMPLE_RATE, seconds};
+use crate::error::{Error, Result};
+use crate::ingest::decode::{DecodeEvent, Decoder, PcmBlock, StreamInfo};
+use crate::ingest::{Part, Recording, adts, id3};
+use crate::transcript::{Gap, Loudness};
+use rayon::prelude::*;
+use std::sync::mpsc;
+
+/// Source seconds per decoded block of a single file.
+const BLOCK_SECONDS: usize = 10;
+/// Blocks that may wait between the decode thread and the assembler.
+const QUEUE_BLOCKS: usize = 4;
+/// A timestamp jump between chunks larger than this is a gap.
+const GAP_THRESHOLD_SECONDS: f64 = 0.5;
+/// Longest silence put in for one timestamp gap; beyond this the clock is not trusted.
+const MAX_GAP_SECONDS: f64 = 3600.0;
+
+/// One ordered element of a recording's timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    Pcm(PcmBlock),
+    /// Stands in for `seconds` of missing or undecodable audio.
+    Silence {
+        seconds: f64,
+        reason: String,
+    },
+    /// A zero-length event worth reporting (a playlist discontinuity).
+    Mark {
+        reason: String,
+    },
+}
+
+impl From<DecodeEvent> for Piece {
+    fn from(e: DecodeEvent) -> Piece {
+        match e {
+            DecodeEvent::Pcm(b) => Piece::Pcm(b),
+            DecodeEvent::Undecodable { seconds, reason } => Piece::Silence { seconds, reason },
+        }
+    }
+}
+
+/// The joined result.
+pub struct Joined {
+    pub samples: Vec<f32>,
+    pub gaps: Vec<Gap>,
+    pub loudness: Loudness,
+    /// Format of the (first decoded) source.
+    pub info: StreamInfo,
+}
+
+/// Decodes every part of `rec` and joins them.
+pub fn decode_and_join(rec: &Recording) -> Result<Joined> {
+    match rec.kind {
+        crate::ingest::Kind::File => join_file(&rec.parts[0]),
+        crate::ingest::Kind::Hls => join_playlist(rec),
+    }
+}
+
+/// Single file: decode on a producer thread, assemble on this one.
+fn join_file(part: &Part) -> Result<Joined> {
+    let mut decoder = Decoder::open_file(&part.path)?;
+    // The rate may only be known from the first frame; 48 kHz sizes blocks until then.
+    let rate = Some(decoder.info().sample_rate)
+        .filter(|&r| r > 0)
+        .unwrap_or(48_000);
+    let block_frames = rate as usize * BLOCK_SECONDS;
+    let (tx, rx) = mpsc::sync_channel::<Piece>(QUEUE_BLOCKS);
+    let mut asm = Assembler::default();
+    asm.reserve_seconds(decoder.claimed_seconds().unwrap_or(0.0));
+    let (decoded, info) = std::thread::scope(|s| {
+        let producer = s.spawn(move || {
+            let decoded = decoder.run(block_frames, &mut |e| tx.send(e.into()).is_ok())?;
+            Ok((decoded, decoder.info().clone()))
+        });
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            batch.extend(rx.try_iter().take(rayon::current_num_threads().max(2)));
+            asm.push_batch(batch);
+        }
+        producer
+            .join()
+            .unwrap_or_else(|_| Err(Error::input(&part.path, "decoder thread crashed")))
+    })?;
+    tracing::debug!("{}: decoded {decoded} frames", part.path.display());
+    Ok(asm.finish(info))
+}
+
+/// Playlist: decode chunks in parallel batches, assemble each batch in order.
+fn join_playlist(rec: &Recording) -> Result<Joined> {
+    let batch_len = rayon::current_num_threads().max(1) * 2;
+    let mut asm = Assembler::default();
+    asm.reserve_seconds(rec.parts.iter().filter_map(|p| p.nominal_seconds).sum());
+    let mut clock = ChunkClock::default();
+    let mut first_info: Option<StreamInfo> = None;
+    let mut first_error: Option<Error> = None;
+    for (batch, parts) in rec.parts.chunks(batch_len).enumerate() {
+        let first = batch * batch_len;
+        let decoded: Vec<Result<DecodedChunk>> = (first..first + parts.len())
+            .into_par_iter()
+            .map(|i| decode_chunk(&rec.parts[i], previous_part(&rec.parts, i)))
+            .collect();
+        let mut pieces = Vec::new();
+        for (part, chunk) in parts.iter().zip(decoded) {
+            if part.discontinuity {
+                pieces.push(Piece::Mark {
+                    reason: format!("discontinuity before {}", part.name),
+                });
+                clock.reset();
+            }
+            match chunk {
+                Ok(chunk) => {
+                    pieces.extend(clock.gap_before(&part.name, chunk.info.id3_timestamp));
+                    clock.advance(chunk.info.id3_timestamp, chunk.seconds());
+                    first_info.get_or_insert_with(|| chunk.info.clone());
+                    pieces.extend(chunk.events.into_iter().map(Piece::from));
+                }
+                Err(e) => {
+                    let seconds = part.nominal_seconds.unwrap_or(0.0);
+                    clock.skip(seconds);
+                    pieces.push(Piece::Silence {
+                        seconds,
+                        reason: chunk_failure(part, &e),
+                    });
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        asm.push_batch(pieces);
+    }
+    match first_info {
+        Some(info) => Ok(asm.finish(info)),
+        None => Err(Error::input(
+            &rec.path,
+            format!(
+                "no chunk of the playlist could be decoded (first failure: {})",
+                first_error.map_or_else(|| "none".into(), |e| e.to_string())
+            ),
+        )),
+    }
+}
+
+/// One chunk decoded whole (chunks are a few seconds long).
+struct DecodedChunk {
+    info: StreamInfo,
+    events: Vec<DecodeEvent>,
+}
+
+impl DecodedChunk {
+    /// Length in seconds, counting undecodable stretches.
+    fn seconds(&self) -> f64 {
+        self.events
+            .iter()
+            .map(|e| match e {
+                DecodeEvent::Pcm(b) => b.frames() as f64 / f64::from(b.rate),
+                DecodeEvent::Undecodable { seconds, .. } => *seconds,
+            })
+            .sum()
+    }
+}
+
+/// The part before part `index` in the same stream (none after a discontinuity).
+fn previous_part(parts: &[Part], index: usize) -> Option<&Part> {
+    if parts[index].discontinuity {
+        return None;
+    }
+    index.checked_sub(1).map(|i| &parts[i])
+}
+
+fn decode_chunk(part: &Part, previous: Option<&Part>) -> Result<DecodedChunk> {
+    let data = std::fs::read(&part.path).map_err(|e| Error::io(&part.path, e))?;
+    // The previous chunk's last frame primes the decoder; unreadable, it is simply not used.
+    let before = previous.and_then(|p| std::fs::read(&p.path).ok());
+    let preroll = before
+        .as_deref()
+        .and_then(|b| adts::last_frame(&b[id3::strip(b).tag_len..]));
+    let mut decoder = Decoder::open_bytes(&part.path, data, preroll)?;
+    let mut events = Vec::new();
+    decoder.run(usize::MAX / 64, &mut |e| {
+        events.push(e);
+        true
+    })?;
+    Ok(DecodedChunk {
+        info: decoder.info().clone(),
+        events,
+    })
+}
+
+/// Gap reason for a chunk that could not be used at all.
+fn chunk_failure(part: &Part, e: &Error) -> String {
+    match e {
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            format!("missing chunk {}", part.name)
+        }
+        Error::Io { source, .. } => format!("damaged chunk {}: {source}", part.name),
+        Error::Input { reason, .. } => format!("damaged chunk {}: {reason}", part.name),
+        Error::UnsupportedCodec { codec, .. } => {
+            format!("damaged chunk {}: unsupported codec {codec}", part.name)
+        }
+        other => format!("damaged chunk {}: {other}", part.name),
+    }
+}
+
+/// Follows the chunks' 90 kHz transport-stream clock to spot time missing between them.
+#[derive(Debug, Default)]
+struct ChunkClock {
+    /// Where the next chunk should start, when known.
+    expected: Option<u64>,
+}
+
+impl ChunkClock {
+    fn reset(&mut self) {
+        self.expected = None;
+    }
+
+    /// Silence to insert before a chunk stamped `ts`, when it starts later than expected.
+    fn gap_before(&self, name: &str, ts: Option<u64>) -> Option<Piece> {
+        let (expected, ts) = (self.expected?, ts?);
+        let ahead = ts.wrapping_sub(expected) & id3::CLOCK_MASK;
+        // Half the clock range or more means the chunk starts early (overlap), not late.
+        if ahead >= 1 << 32 {
+            return None;
+        }
+        let seconds = ahead as f64 / id3::CLOCK_HZ as f64;
+        if seconds <= GAP_THRESHOLD_SECONDS {
+            return None;
+        }
+        let filled = seconds.min(MAX_GAP_SECONDS);
+        let capped = if filled < seconds {
+            format!(" (capped from {seconds:.1} s)")
+        } else {
+            String::new()
+        };
+        Some(Piece::Silence {
+            seconds: filled,
+            reason: format!("timestamp gap before {name}{capped}"),
+        })
+    }
+
+    /// A chunk stamped `ts` lasting `seconds` was placed.
+    fn advance(&mut self, ts: Option<u64>, seconds: f64) {
+        self.expected = ts.map(|t| add_ticks(t, seconds));
+    }
+
+    /// A chunk of `seconds` was replaced by silence.
+    fn skip(&mut self, seconds: f64) {
+        self.expected = self.expected.map(|t| add_ticks(t, seconds));
+    }
+}
+
+fn add_ticks(ts: u64, seconds: f64) -> u64 {
+    (ts + (seconds * id3::CLOCK_HZ as f64).round() as u64) & id3::CLOCK_MASK
+}
+
+/// The 16 kHz timeline being built, and what was found along it.
+#[derive(Default)]
+struct Timeline {
+    out: Vec<f32>,
+    stream: Option<ResampleStream>,
+    /// Gaps in 16 kHz samples: (start, end, reason).
+    gaps: Vec<(u64, u64, String)>,
+}
+
+impl Timeline {
+    fn position(&self) -> u64 {
+        self.stream
+            .as_ref()
+            .map_or(self.out.len() as u64, |s| s.position())
+    }
+
+    /// The resampler for `rate`, starting a new run when the rate changes.
+    fn stream_for(&mut self, rate: u32) -> &mut ResampleStream {
+        if self.stream.as_ref().is_some_and(|s| s.rate() != rate)
+            && let Some(old) = self.stream.take()
+        {
+            old.finish(&mut self.out);
+        }
+        self.stream
+            .get_or_insert_with(|| ResampleStream::new(rate, &self.out))
+    }
+
+    fn push(&mut self, piece: &Piece) {
+        match piece {
+            Piece::Pcm(block) => {
+                let mono = downmix(&block.samples, usize::from(block.channels));
+                let mut out = std::mem::take(&mut self.out);
+                self.stream_for(block.rate).push(&mono, &mut out);
+                self.out = out;
+            }
+            Piece::Silence { seconds, reason } => {
+                let rate = self.stream.as_ref().map_or(SAMPLE_RATE, |s| s.rate());
+                let frames = (seconds.max(0.0) * f64::from(rate)).round() as u64;
+                let start = self.position();
+                let mut out = std::mem::take(&mut self.out);
+                self.stream_for(rate).push_silence(frames, &mut out);
+                self.out = out;
+                self.add_gap(start, self.position(), reason);
+            }
+            Piece::Mark { reason } => {
+                let at = self.position();
+                self.add_gap(at, at, reason);
+            }
+        }
+    }
+
+    /// Records a gap, merging it into the previous one when it continues it for the same reason.
+    fn add_gap(&mut self, start: u64, end: u64, reason: &str) {
+        if let Some(last) = self.gaps.last_mut()
+            && last.2 == reason
+            && last.1 == start
+        {
+            last.1 = end;
+            return;
+        }
+        self.gaps.push((start, end, reason.to_string()));
+    }
+
+    fn finish(mut self) -> (Vec<f32>, Vec<Gap>) {
+        if let Some(stream) = self.stream.take() {
+            stream.finish(&mut self.out);
+        }
+        let gaps = self
+            .gaps
+            .into_iter()
+            .map(|(s, e, reason)| Gap {
+                start: seconds(s),
+                end: seconds(e),
+                reason,
+            })
+            .collect();
+        (self.out, gaps)
+    }
+}
+
+/// Consumes pieces in order: resampling on the timeline, loudness per block in parallel.
+#[derive(Default)]
+pub struct Assembler {
+    timeline: Timeline,
+    meters: Vec<loudness::Measured>,
+    /// End of the last block, to continue its loudness gating into the next one.
+    history: Option<PcmBlock>,
+}
+
+impl Assembler {
+    /// Reserves the output for about `seconds` of audio, so a long recording's 16 kHz
+    /// buffer is not grown (and copied) by doubling, which would transiently need 3x.
+    pub fn reserve_seconds(&mut self, seconds: f64) {
+        // Claims come from headers: cap them at a day's worth rather than trust them.
+        let seconds = seconds.clamp(0.0, 86_400.0) + 1.0;
+        self.timeline
+            .out
+            .reserve_exact((seconds * f64::from(SAMPLE_RATE)) as usize);
+    }
+
+    pub fn push_batch(&mut self, batch: Vec<Piece>) {
+        let jobs = self.loudness_jobs(&batch);
+        let timeline = &mut self.timeline;
+        let (meters, ()) = rayon::join(
+            || {
+                jobs.par_iter()
+                    .filter_map(|(block, history)| loudness::measure(block, history.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+            || batch.iter().for_each(|p| timeline.push(p)),
+        );
+        self.meters.extend(meters);
+    }
+
+    /// Pairs each block with the audio just before it (none after a gap or a mark).
+    fn loudness_jobs<'a>(&mut self, batch: &'a [Piece]) -> Vec<(&'a PcmBlock, Option<PcmBlock>)> {
+        let mut jobs = Vec::new();
+        for piece in batch {
+            match piece {
+                Piece::Pcm(block) => {
+                    let next = loudness::history_of(block);
+                    jobs.push((block, self.history.replace(next)));
+                }
+                _ => self.history = None,
+            }
+        }
+        jobs
+    }
+
+    pub fn finish(self, info: StreamInfo) -> Joined {
+        let (samples, gaps) = self.timeline.finish();
+        for g in &gaps {
+            tracing::warn!("gap {:.3}-{:.3} s: {}", g.start, g.end, g.reason);
+        }
+        Joined {
+            samples,
+            gaps,
+            loudness: loudness::combine(&self.meters),
+            info,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::resample::out_len;
+
+    fn info() -> StreamInfo {
+        StreamInfo {
+            codec: "pcm_s16le".into(),
+            sample_rate: 48_000,
+            channels: 2,
+            id3_timestamp: None,
+        }
+    }
+
+    fn stereo(frames: usize, click_at: Option<usize>) -> PcmBlock {
+        let mut samples = vec![0.0; frames * 2];
+        if let Some(i) = click_at {
+            samples[2 * i] = 1.0;
+            samples[2 * i + 1] = 1.0;
+        }
+        PcmBlock {
+            rate: 48_000,
+            channels: 2,
+            samples,
+        }
+    }
+
+    fn peak_index(x: &[f32]) -> usize {
+        x.iter()
+            .enumerate()
+            .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+            .unwrap()
+            .0
+    }
+
+    #[test]
+    fn three_odd_parts_join_to_exact_length_and_click_position() {
+        let lens = [48_001usize, 95_999, 33_333];
+        let click_part = 1;
+        let click = 50_017;
+        let mut asm = Assembler::default();
+        for (i, &n) in lens.iter().enumerate() {
+            let block = stereo(n, (i == click_part).then_some(click));
+            asm.push_batch(vec![Piece::Pcm(block)]);
+        }
+        let joined = asm.finish(info());
+        let total: u64 = lens.iter().map(|&n| n as u64).sum();
+        assert_eq!(joined.samples.len() as u64, out_len(total, 48_000));
+        let src_pos = lens[0] + click;
+        let expect = (src_pos as f64 / 3.0).round() as i64;
+        let got = peak_index(&joined.samples) as i64;
+        assert!(
+            (got - expect).abs() <= 1,
+            "click at {got}, expected {expect}"
+        );
+        assert!(joined.gaps.is_empty());
+    }
+
+    #[test]
+    fn silence_gaps_are_placed_and_merged() {
+        let mut asm = Assembler::default();
+        let bad = "undecodable frames in x.m4a".to_string();
+        asm.push_batch(vec![
+            Piece::Pcm(stereo(48_000, None)),
+            Piece::Silence {
+                seconds: 0.5,
+                reason: bad.clone(),
+            },
+            Piece::Silence {
+                seconds: 0.25,
+                reason: bad.clone(),
+            },
+            Piece::Pcm(stereo(24_000, None)),
+            Piece::Mark {
+                reason: "discontinuity before c.aac".into(),
+            },
+            Piece::Pcm(stereo(24_000, None)),
+        ]);
+        let j = asm.finish(info());
+        assert_eq!(j.samples.len(), 16_000 + 12_000 + 8_000 + 8_000);
+        assert_eq!(j.gaps.len(), 2);
+        assert_eq!((j.gaps[0].start, j.gaps[0].end), (1.0, 1.75));
+        assert_eq!(j.gaps[0].reason, bad);
+        assert_eq!((j.gaps[1].start, j.gaps[1].end), (2.25, 2.25));
+    }
+
+    #[test]
+    fn chunk_clock_finds_late_chunks_only() {
+        let mut c = ChunkClock::default();
+        assert!(c.gap_before("a", Some(1000)).is_none());
+        c.advance(Some(1000), 3.0);
+        assert!(c.gap_before("b", Some(1000 + 270_000 + 9_000)).is_none());
+        let Some(Piece::Silence { seconds, reason }) =
+            c.gap_before("b", Some(1000 + 270_000 + 180_000))
+        else {
+            panic!("no gap")
+        };
+        assert!((seconds - 2.0).abs() < 1e-9 && reason.contains("timestamp gap before b"));
+        assert!(
+            c.gap_before("b", Some(500)).is_none(),
+            "overlap is not a gap"
+        );
+        // Wrap-around of the 33-bit clock.
+        c.advance(Some(id3::CLOCK_MASK - 90_000), 1.0);
+        assert!(c.gap_before("w", Some(0)).is_none());
+        let Some(Piece::Silence { seconds, .. }) = c.gap_before("w", Some(90_000)) else {
+            panic!()
+        };
+        assert!((seconds - 1.0).abs() < 1e-4);
+    }
+}

@@ -1,0 +1,260 @@
+//! Normalize: any supported input in, 16 kHz mono f32 out, with its provenance.
+//!
+//! Owns downmixing ([`resample::downmix`]), resampling ([`resample`]), loudness
+//! ([`loudness`]) and the parallel, sample-exact join of parts ([`join`]). Opening
+//! files, playlists and codecs is [`crate::ingest`]'s job.
+
+mod join;
+pub mod loudness;
+pub mod resample;
+
+use crate::audio::{Audio, SAMPLE_RATE};
+use crate::error::{Error, Result};
+use crate::ingest;
+use crate::transcript::SourceInfo;
+use std::io::{Seek, Write};
+use std::path::Path;
+
+/// A decoded, normalized recording and what is known about its source.
+#[derive(Debug, Clone)]
+pub struct LoadedRecording {
+    pub audio: Audio,
+    pub source: SourceInfo,
+}
+
+/// Opens any supported input, decodes and normalizes it (in parallel), measures loudness.
+pub fn load_recording(path: &Path) -> Result<LoadedRecording> {
+    let rec = ingest::open(path)?;
+    // Hashing rereads the input; it runs beside the decode rather than after it.
+    let (sha256, joined) = std::thread::scope(|s| {
+        let hasher = s.spawn(|| rec.sha256());
+        let joined = join::decode_and_join(&rec);
+        let sha = hasher
+            .join()
+            .unwrap_or_else(|_| Err(Error::input(path, "hashing thread crashed")));
+        (sha, joined)
+    });
+    let joined = joined?;
+    let audio = Audio {
+        samples: joined.samples,
+    };
+    let source = SourceInfo {
+        path: path.display().to_string(),
+        sha256: sha256?,
+        kind: rec.kind.as_str().to_string(),
+        duration: audio.duration_seconds(),
+        samples: audio.samples.len() as u64,
+        codec: joined.info.codec,
+        sample_rate: joined.info.sample_rate,
+        channels: joined.info.channels,
+        loudness: joined.loudness,
+        wall_clock_start: rec.wall_clock_start.clone(),
+        gaps: joined.gaps,
+    };
+    Ok(LoadedRecording { audio, source })
+}
+
+/// Writes `audio` as a 16 kHz mono 16-bit PCM WAV, atomically: it is written to a
+/// temporary file beside `path` and renamed over it, so a reader never sees half a file.
+/// (hound patches the header by seeking back, which `crate::atomic::write_atomic`'s
+/// plain writer cannot do, hence the temporary file here.)
+pub fn write_wav(path: &Path, audio: &Audio) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    let file = tmp.reopen().map_err(|e| Error::io(path, e))?;
+    write_pcm16(std::io::BufWriter::new(file), &audio.samples).map_err(|e| Error::io(path, e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+fn write_pcm16<W: Write + Seek>(out: W, samples: &[f32]) -> std::io::Result<()> {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: SAMPLE_RATE,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let len = u32::try_from(samples.len())
+        .map_err(|_| std::io::Error::other("too long for a WAV file (over 2^32 samples)"))?;
+    let mut writer = hound::WavWriter::new(out, spec).map_err(hound_io)?;
+    let mut pcm = writer.get_i16_writer(len);
+    for &s in samples {
+        pcm.write_sample(to_i16(s));
+    }
+    pcm.flush().map_err(hound_io)?;
+    writer.finalize().map_err(hound_io)
+}
+
+fn to_i16(s: f32) -> i16 {
+    (s.clamp(-1.0, 1.0) * 32767.0).round() as i16
+}
+
+fn hound_io(e: hound::Error) -> std::io::Error {
+    match e {
+        hound::Error::IoError(io) => io,
+        other => std::io::Error::other(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Manual check on real files: `SPACESCRIBE_PROBE=a.m4a:b.m3u8 cargo test --lib -- --ignored --nocapture probe_files`.
+    #[test]
+    #[ignore]
+    fn probe_files() {
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .try_init();
+        let list = std::env::var("SPACESCRIBE_PROBE").unwrap_or_default();
+        for p in list.split(':').filter(|p| !p.is_empty()) {
+            let t = std::time::Instant::now();
+            match load_recording(Path::new(p)) {
+                Ok(r) if std::env::var("SPACESCRIBE_PROBE_WAV").is_ok() => {
+                    write_wav(Path::new(&format!("{p}.norm.wav")), &r.audio).unwrap()
+                }
+                Ok(r) => println!(
+                    "OK {p}: {} [{:.2?}] peak at sample {}",
+                    serde_json::to_string(&r.source).unwrap(),
+                    t.elapsed(),
+                    peak_index(&r.audio.samples)
+                ),
+                Err(e) => println!("ERR {e}"),
+            }
+        }
+    }
+
+    fn peak_index(x: &[f32]) -> usize {
+        (0..x.len())
+            .max_by(|&a, &b| x[a].abs().total_cmp(&x[b].abs()))
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn wav_round_trip_keeps_length_and_rate() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("in.wav");
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: 48_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(&src, spec).unwrap();
+        for i in 0..48_001 * 2 {
+            w.write_sample(((i as f32 * 0.05).sin() * 8000.0) as i16)
+                .unwrap();
+        }
+        w.finalize().unwrap();
+        let rec = load_recording(&src).unwrap();
+        assert_eq!(rec.audio.samples.len(), 16_000);
+        assert_eq!(rec.source.kind, "file");
+        assert_eq!(rec.source.codec, "pcm_s16le");
+        assert_eq!((rec.source.sample_rate, rec.source.channels), (48_000, 2));
+        assert_eq!(rec.source.sha256.len(), 64);
+        let out = dir.path().join("out/norm.wav");
+        write_wav(&out, &rec.audio).unwrap();
+        let r = hound::WavReader::open(&out).unwrap();
+        assert_eq!(r.spec().sample_rate, SAMPLE_RATE);
+        assert_eq!(r.len(), 16_000);
+    }
+
+    /// A 48 kHz stereo WAV chunk of `frames` frames behind a Spaces-style ID3 tag.
+    fn tagged_wav_chunk(path: &Path, frames: usize, timestamp: u64) {
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: 48_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        let mut w = hound::WavWriter::new(&mut bytes, spec).unwrap();
+        for i in 0..frames * 2 {
+            w.write_sample(((i as f32 * 0.03).sin() * 9000.0) as i16)
+                .unwrap();
+        }
+        w.finalize().unwrap();
+        let mut data = crate::ingest::id3::tests::spaces_tag(timestamp);
+        data.extend(bytes.into_inner());
+        std::fs::write(path, data).unwrap();
+    }
+
+    /// Chunks of 3 s with a 2 s timestamp jump before chunk 1, chunk 2 damaged, chunk 3
+    /// missing and a discontinuity before chunk 4: everything keeps its true offset.
+    #[test]
+    fn playlist_with_gaps_damage_and_missing_chunks_keeps_true_offsets() {
+        let dir = tempfile::tempdir().unwrap();
+        let three_s = 144_000usize;
+        let ticks = 270_000u64;
+        tagged_wav_chunk(&dir.path().join("c0.aac"), three_s, 1_000);
+        tagged_wav_chunk(&dir.path().join("c1.aac"), three_s, 1_000 + ticks + 180_000);
+        std::fs::write(
+            dir.path().join("c2.aac"),
+            b"ID3 no, just garbage".repeat(20),
+        )
+        .unwrap();
+        tagged_wav_chunk(&dir.path().join("c4.aac"), three_s, 5);
+        let list = "#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXT-X-PROGRAM-DATE-TIME:2024-08-12T20:14:03.120Z\n\
+                    #EXTINF:3.0,\nc0.aac\n#EXTINF:3.0,\nc1.aac\n#EXTINF:3.0,\nc2.aac\n#EXTINF:3.0,\nc3.aac\n\
+                    #EXT-X-DISCONTINUITY\n#EXTINF:3.0,\nc4.aac\n#EXT-X-ENDLIST\n";
+        let path = dir.path().join("space.m3u8");
+        std::fs::write(&path, list).unwrap();
+        let rec = load_recording(&path).unwrap();
+        let src = &rec.source;
+        assert_eq!(src.kind, "hls");
+        assert_eq!(src.samples, 16_000 * 17);
+        assert!(
+            src.wall_clock_start
+                .as_deref()
+                .unwrap()
+                .starts_with("2024-08-12T20:14:03.120")
+        );
+        let gaps: Vec<_> = src
+            .gaps
+            .iter()
+            .map(|g| (g.start, g.end, g.reason.as_str()))
+            .collect();
+        assert_eq!(gaps.len(), 4, "{gaps:?}");
+        assert_eq!((gaps[0].0, gaps[0].1), (3.0, 5.0));
+        assert!(gaps[0].2.contains("timestamp gap before c1.aac"));
+        assert_eq!((gaps[1].0, gaps[1].1), (8.0, 11.0));
+        assert!(gaps[1].2.starts_with("damaged chunk c2.aac"));
+        assert_eq!(
+            (gaps[2].0, gaps[2].1, gaps[2].2),
+            (11.0, 14.0, "missing chunk c3.aac")
+        );
+        assert_eq!((gaps[3].0, gaps[3].1), (14.0, 14.0));
+        assert!(gaps[3].2.contains("discontinuity"));
+        // The silence really is silent, the audio really is audio.
+        let at = |s: f64| rec.audio.samples[(s * 16_000.0) as usize].abs();
+        let loud = |a: f64, b: f64| {
+            rec.audio.samples[(a * 16_000.0) as usize..(b * 16_000.0) as usize]
+                .iter()
+                .any(|x| x.abs() > 0.1)
+        };
+        assert!(at(4.0) == 0.0 && at(12.0) == 0.0);
+        assert!(loud(0.0, 3.0) && loud(5.0, 8.0) && loud(14.0, 17.0));
+        assert_eq!(src.sample_rate, 48_000);
+        assert!(src.loudness.integrated_lufs.is_some());
+    }
+
+    #[test]
+    fn playlist_where_nothing_decodes_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.aac"), b"junk junk junk").unwrap();
+        let path = dir.path().join("l.m3u8");
+        std::fs::write(
+            &path,
+            "#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXTINF:3,\na.aac\n#EXTINF:3,\nb.aac\n",
+        )
+        .unwrap();
+        let err = load_recording(&path).unwrap_err().to_string();
+        assert!(err.contains("l.m3u8") && err.contains("no chunk"), "{err}");
+    }
+}

@@ -1,0 +1,319 @@
+//! Transcription: each speech chunk through Whisper (whisper-rs), giving timed,
+//! scored words.
+//!
+//! One `WhisperContext` (the weights) is shared; each rayon worker owns one
+//! `WhisperState` and pulls chunks from a shared counter. Every chunk is decoded
+//! on its own (no text carried over, so one bad chunk cannot poison the next) and
+//! its token times are shifted by the chunk's sample-exact offset.
+
+mod guards;
+mod words;
+
+pub use words::{RawToken, TimedWord, words_from_tokens};
+
+use crate::audio::{Audio, SAMPLE_RATE};
+use crate::error::{Error, Result};
+use crate::speech::SpeechSpan;
+use crate::transcript::TranscribeParams;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use whisper_rs::{
+    DtwMode, DtwModelPreset, DtwParameters, FullParams, SamplingStrategy, WhisperContext,
+    WhisperContextParameters, WhisperState,
+};
+
+/// Whisper needs at least this much audio; shorter chunks are padded with silence at the end.
+const MIN_CHUNK_SAMPLES: usize = SAMPLE_RATE as usize + SAMPLE_RATE as usize / 10;
+
+/// One Whisper segment inside a chunk, words already placed on the recording's timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawSegment {
+    pub words: Vec<TimedWord>,
+    pub avg_logprob: f32,
+    pub no_speech_prob: f32,
+}
+
+/// The loaded model and how to run it.
+pub struct Transcriber {
+    context: WhisperContext,
+    model_path: PathBuf,
+    params: TranscribeParams,
+}
+
+/// How the available threads are split: `workers` states each running `threads_per_worker`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadPlan {
+    pub workers: usize,
+    pub threads_per_worker: usize,
+}
+
+impl ThreadPlan {
+    /// Parallel chunks scale better than threads inside one decoder on few cores,
+    /// so use one single-threaded worker per thread while there are chunks for them.
+    pub fn for_chunks(total_threads: usize, chunks: usize) -> Self {
+        let total = total_threads.max(1);
+        let workers = total.min(chunks.max(1));
+        ThreadPlan {
+            workers,
+            threads_per_worker: (total / workers).max(1),
+        }
+    }
+}
+
+impl Transcriber {
+    /// Loads a whisper.cpp ggml model. DTW word alignment is switched on when the
+    /// model's size has a known alignment-head preset.
+    pub fn load(model_path: &Path, params: TranscribeParams) -> Result<Self> {
+        let path_str = model_path
+            .to_str()
+            .ok_or_else(|| Error::model(model_path, "path is not UTF-8"))?;
+        let summary = crate::models::check_whisper_ggml(model_path)?;
+        let mut context_params = WhisperContextParameters::default();
+        if let Some(preset) =
+            dtw_preset(summary.n_text_layer, summary.n_text_state, summary.n_vocab)
+        {
+            context_params.dtw_parameters(DtwParameters {
+                mode: DtwMode::ModelPreset {
+                    model_preset: preset,
+                },
+                ..DtwParameters::default()
+            });
+        }
+        let context = WhisperContext::new_with_params(path_str, context_params)
+            .map_err(|e| Error::model(model_path, format!("whisper.cpp cannot load it: {e}")))?;
+        Ok(Transcriber {
+            context,
+            model_path: model_path.to_path_buf(),
+            params,
+        })
+    }
+
+    /// Transcribes every chunk, in parallel, returning segments in time order.
+    /// `on_chunk_done` is called once per finished chunk (for progress bars).
+    pub fn transcribe(
+        &self,
+        audio: &Audio,
+        chunks: &[SpeechSpan],
+        input: &Path,
+        on_chunk_done: &(dyn Fn() + Sync),
+    ) -> Result<Vec<RawSegment>> {
+        let plan = ThreadPlan::for_chunks(self.params.threads, chunks.len());
+        let results: Mutex<Vec<Option<Vec<RawSegment>>>> = Mutex::new(vec![None; chunks.len()]);
+        let first_error: Mutex<Option<Error>> = Mutex::new(None);
+        let next = AtomicUsize::new(0);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(plan.workers)
+            .build()
+            .map_err(|e| Error::stage(input, "transcription", e.to_string()))?;
+        pool.broadcast(|_| {
+            let worker = || -> Result<()> {
+                let mut state = self.context.create_state().map_err(|e| {
+                    Error::stage(input, "transcription", format!("cannot create state: {e}"))
+                })?;
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= chunks.len() || first_error.lock().unwrap().is_some() {
+                        return Ok(());
+                    }
+                    let segments = self.transcribe_chunk(
+                        &mut state,
+                        audio,
+                        chunks[index],
+                        plan.threads_per_worker,
+                        input,
+                    )?;
+                    results.lock().unwrap()[index] = Some(segments);
+                    on_chunk_done();
+                }
+            };
+            if let Err(e) = worker() {
+                first_error.lock().unwrap().get_or_insert(e);
+            }
+        });
+        if let Some(e) = first_error.into_inner().unwrap() {
+            return Err(e);
+        }
+        Ok(results
+            .into_inner()
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect())
+    }
+
+    fn full_params(&self, threads: usize) -> FullParams<'_, '_> {
+        let strategy = if self.params.beam_size > 1 {
+            SamplingStrategy::BeamSearch {
+                beam_size: self.params.beam_size,
+                patience: -1.0,
+            }
+        } else {
+            SamplingStrategy::Greedy { best_of: 1 }
+        };
+        let mut p = FullParams::new(strategy);
+        p.set_n_threads(threads as i32);
+        p.set_language(Some(&self.params.language));
+        p.set_translate(false);
+        p.set_no_context(true);
+        p.set_token_timestamps(true);
+        p.set_suppress_blank(true);
+        p.set_suppress_nst(true);
+        p.set_temperature(
+            self.params
+                .temperature_fallback
+                .first()
+                .copied()
+                .unwrap_or(0.0),
+        );
+        p.set_temperature_inc(fallback_step(&self.params.temperature_fallback));
+        p.set_logprob_thold(self.params.logprob_threshold);
+        p.set_no_speech_thold(self.params.no_speech_threshold);
+        p.set_entropy_thold(2.4);
+        p.set_print_progress(false);
+        p.set_print_realtime(false);
+        p.set_print_special(false);
+        p.set_print_timestamps(false);
+        p
+    }
+
+    fn transcribe_chunk(
+        &self,
+        state: &mut WhisperState,
+        audio: &Audio,
+        chunk: SpeechSpan,
+        threads: usize,
+        input: &Path,
+    ) -> Result<Vec<RawSegment>> {
+        let mut pcm = audio.samples[chunk.start as usize..chunk.end as usize].to_vec();
+        if pcm.len() < MIN_CHUNK_SAMPLES {
+            pcm.resize(MIN_CHUNK_SAMPLES, 0.0);
+        }
+        state
+            .full(self.full_params(threads), &pcm)
+            .map_err(|e| Error::stage(input, "transcription", format!("whisper failed: {e}")))?;
+        let eot = self.context.token_eot();
+        let mut segments: Vec<RawSegment> = Vec::new();
+        for segment in state.as_iter() {
+            let tokens = text_tokens(&segment, eot);
+            let words = words_from_tokens(&tokens.raw, chunk.start, chunk.end);
+            let words = guards::collapse_loops(guards::drop_annotations(words));
+            if words.is_empty() {
+                continue;
+            }
+            if let Some(last) = segments.last()
+                && guards::same_text(&last.words, &words)
+            {
+                continue;
+            }
+            segments.push(RawSegment {
+                words,
+                avg_logprob: tokens.avg_logprob,
+                no_speech_prob: segment.no_speech_probability(),
+            });
+        }
+        Ok(segments)
+    }
+
+    pub fn model_path(&self) -> &Path {
+        &self.model_path
+    }
+}
+
+struct SegmentTokens {
+    raw: Vec<RawToken>,
+    avg_logprob: f32,
+}
+
+/// The segment's text tokens (special and timestamp tokens left out) and their mean log-probability.
+fn text_tokens(segment: &whisper_rs::WhisperSegment<'_>, eot: i32) -> SegmentTokens {
+    let mut raw = Vec::new();
+    let mut logprob_sum = 0.0f32;
+    for index in 0..segment.n_tokens() {
+        let Some(token) = segment.get_token(index) else {
+            continue;
+        };
+        if token.token_id() >= eot {
+            continue;
+        }
+        let data = token.token_data();
+        logprob_sum += data.plog;
+        raw.push(RawToken {
+            bytes: token.to_bytes().map(<[u8]>::to_vec).unwrap_or_default(),
+            probability: data.p,
+            t0: data.t0,
+            t1: data.t1,
+            t_dtw: data.t_dtw,
+        });
+    }
+    let avg_logprob = if raw.is_empty() {
+        0.0
+    } else {
+        logprob_sum / raw.len() as f32
+    };
+    SegmentTokens { raw, avg_logprob }
+}
+
+/// whisper.cpp takes a start temperature and a fixed increment.
+fn fallback_step(temperatures: &[f32]) -> f32 {
+    match temperatures {
+        [a, b, ..] => b - a,
+        _ => 0.0,
+    }
+}
+
+/// The alignment-head preset of the standard Whisper sizes, recognised by shape.
+fn dtw_preset(text_layers: u32, text_state: u32, n_vocab: u32) -> Option<DtwModelPreset> {
+    let english_only = n_vocab == 51864;
+    Some(match (text_layers, text_state, english_only) {
+        (4, 384, true) => DtwModelPreset::TinyEn,
+        (4, 384, false) => DtwModelPreset::Tiny,
+        (6, 512, true) => DtwModelPreset::BaseEn,
+        (6, 512, false) => DtwModelPreset::Base,
+        (12, 768, true) => DtwModelPreset::SmallEn,
+        (12, 768, false) => DtwModelPreset::Small,
+        (24, 1024, true) => DtwModelPreset::MediumEn,
+        (24, 1024, false) => DtwModelPreset::Medium,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_plan_prefers_parallel_workers() {
+        assert_eq!(
+            ThreadPlan::for_chunks(2, 10),
+            ThreadPlan {
+                workers: 2,
+                threads_per_worker: 1
+            }
+        );
+        assert_eq!(
+            ThreadPlan::for_chunks(4, 1),
+            ThreadPlan {
+                workers: 1,
+                threads_per_worker: 4
+            }
+        );
+        assert_eq!(ThreadPlan::for_chunks(0, 0).workers, 1);
+    }
+
+    #[test]
+    fn fallback_step_from_schedule() {
+        assert!((fallback_step(&[0.0, 0.2, 0.4]) - 0.2).abs() < 1e-6);
+        assert_eq!(fallback_step(&[0.0]), 0.0);
+    }
+
+    #[test]
+    fn tiny_en_gets_its_dtw_preset() {
+        assert!(matches!(
+            dtw_preset(4, 384, 51864),
+            Some(DtwModelPreset::TinyEn)
+        ));
+        assert!(dtw_preset(32, 1280, 51866).is_none());
+    }
+}

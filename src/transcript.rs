@@ -1,0 +1,177 @@
+//! The one transcript model every stage fills in and every exporter reads.
+//!
+//! Times are seconds from the first sample of the recording (as it was ingested,
+//! before any speech detection), computed from sample-exact offsets at 16 kHz.
+
+use serde::{Deserialize, Serialize};
+
+/// A whole transcript of one input: what was heard, from what, with what.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Transcript {
+    pub tool: ToolInfo,
+    pub source: SourceInfo,
+    pub model: ModelInfo,
+    pub params: TranscribeParams,
+    /// Speakers found by diarization; empty when diarization did not run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub speakers: Vec<Speaker>,
+    pub segments: Vec<Segment>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+impl Default for ToolInfo {
+    fn default() -> Self {
+        ToolInfo {
+            name: env!("CARGO_PKG_NAME").to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+/// Provenance of the audio: what file it was and what was measured on it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct SourceInfo {
+    pub path: String,
+    /// SHA-256 of the input file (for a playlist: of the playlist text and every chunk, in order).
+    pub sha256: String,
+    /// "file" or "hls".
+    pub kind: String,
+    /// Duration of the normalized audio in seconds.
+    pub duration: f64,
+    /// Number of 16 kHz mono samples the pipeline worked on.
+    pub samples: u64,
+    pub codec: String,
+    /// Sample rate of the source before resampling.
+    pub sample_rate: u32,
+    pub channels: u16,
+    pub loudness: Loudness,
+    /// Wall-clock time of the first sample (RFC 3339), when the input says it (HLS PROGRAM-DATE-TIME).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_clock_start: Option<String>,
+    /// Stretches that could not be decoded or were missing; filled with silence so later times stay true.
+    #[serde(default)]
+    pub gaps: Vec<Gap>,
+}
+
+/// EBU R128 measurements of the source (all channels, source rate).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Default)]
+pub struct Loudness {
+    /// Integrated loudness in LUFS; `None` when the input is too short or silent to gate.
+    pub integrated_lufs: Option<f64>,
+    /// Loudness range in LU.
+    pub range_lu: Option<f64>,
+    /// True peak in dBTP (maximum over channels).
+    pub true_peak_dbtp: Option<f64>,
+}
+
+/// A stretch of the recording that is not real audio.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Gap {
+    pub start: f64,
+    pub end: f64,
+    /// Why: "damaged chunk chunk_…_3_a.aac: …", "timestamp gap", "discontinuity", "undecodable frames".
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct ModelInfo {
+    pub name: String,
+    pub path: String,
+    pub sha256: String,
+    /// The speech-detection model, when one was used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vad: Option<Box<ModelInfo>>,
+}
+
+/// Everything that changes the words that come out; recorded so a transcript can be reproduced.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TranscribeParams {
+    pub language: String,
+    pub threads: usize,
+    pub diarize: bool,
+    pub vad_threshold: f32,
+    pub max_chunk_seconds: f32,
+    pub beam_size: i32,
+    pub temperature_fallback: Vec<f32>,
+    pub logprob_threshold: f32,
+    pub no_speech_threshold: f32,
+}
+
+impl Default for TranscribeParams {
+    fn default() -> Self {
+        TranscribeParams {
+            language: "en".into(),
+            threads: 0,
+            diarize: false,
+            vad_threshold: 0.5,
+            max_chunk_seconds: 30.0,
+            beam_size: 1,
+            temperature_fallback: vec![0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+            logprob_threshold: -1.0,
+            no_speech_threshold: 0.6,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Speaker {
+    pub id: String,
+    pub name: String,
+    /// Seconds this speaker talks in total.
+    pub total_time: f64,
+}
+
+/// One stretch of speech by (at most) one speaker.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Segment {
+    pub start: f64,
+    pub end: f64,
+    pub speaker: Option<String>,
+    pub text: String,
+    pub words: Vec<Word>,
+    /// Mean token log-probability Whisper gave this segment.
+    pub avg_logprob: f32,
+    /// Whisper's probability that the window held no speech.
+    pub no_speech_prob: f32,
+}
+
+/// A word with its time, how sure the model was, and who said it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Word {
+    /// The word as spoken, with leading space stripped and punctuation kept.
+    pub word: String,
+    pub start: f64,
+    pub end: f64,
+    /// Mean of the word's token probabilities, 0..1 (as faster-whisper reports it).
+    pub probability: f32,
+    pub speaker: Option<String>,
+}
+
+impl Word {
+    /// Below this, exporters mark the word as uncertain rather than hide the doubt.
+    pub const UNCERTAIN_BELOW: f32 = 0.4;
+
+    pub fn is_uncertain(&self) -> bool {
+        self.probability < Self::UNCERTAIN_BELOW
+    }
+}
+
+impl Transcript {
+    /// The display name of a speaker id: the name given to it, else the id itself.
+    pub fn speaker_name<'a>(&'a self, id: &'a str) -> &'a str {
+        self.speakers
+            .iter()
+            .find(|s| s.id == id)
+            .map_or(id, |s| s.name.as_str())
+    }
+
+    /// All words in time order.
+    pub fn words(&self) -> impl Iterator<Item = &Word> {
+        self.segments.iter().flat_map(|s| s.words.iter())
+    }
+}
