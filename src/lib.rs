@@ -11,10 +11,12 @@
 pub mod assign;
 pub mod atomic;
 pub mod audio;
+pub mod diarize;
 pub mod error;
 pub mod export;
 pub mod ingest;
 pub mod models;
+pub mod naming;
 pub mod normalize;
 pub mod pipeline;
 pub mod speech;

@@ -3,8 +3,11 @@
 //! 3 model problem).
 
 use clap::{Args, Parser, Subcommand};
+use spacescribe::diarize::DiarizeParams;
+use spacescribe::diarize::cluster::SpeakerCount;
 use spacescribe::export::{Format, parse_formats};
 use spacescribe::models::{self, Quant};
+use spacescribe::naming::{self, NameRequest};
 use spacescribe::pipeline::{self, Engines, Options};
 use spacescribe::speech::SpeechParams;
 use spacescribe::transcript::TranscribeParams;
@@ -34,6 +37,10 @@ struct Cli {
 enum Command {
     /// Transcribe recordings (m4a, aac, m3u8 playlist, wav, flac, mp3, ogg).
     Transcribe(TranscribeArgs),
+    /// Find who speaks when, without transcribing (writes RTTM and JSON turns).
+    Diarize(DiarizeArgs),
+    /// Put new names on the speakers of finished transcripts (no transcribing again).
+    Rename(RenameArgs),
     /// Decode and normalize one input to the 16 kHz mono WAV the pipeline uses.
     Decode {
         input: PathBuf,
@@ -71,9 +78,110 @@ struct TranscribeArgs {
     /// Beam width; 1 is greedy decoding with temperature fallback.
     #[arg(long, default_value_t = 1)]
     beam_size: i32,
-    /// Skip speaker diarization (it is not built yet, so this is what happens anyway).
+    /// Skip speaker diarization (faster; no speakers in the output).
     #[arg(long)]
     no_diarize: bool,
+    #[command(flatten)]
+    speakers: SpeakerArgs,
+}
+
+#[derive(Args)]
+struct DiarizeArgs {
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    #[arg(long, default_value = "rttm,json")]
+    formats: String,
+    #[command(flatten)]
+    speakers: SpeakerArgs,
+}
+
+#[derive(Args)]
+struct RenameArgs {
+    /// Transcript JSON files written by `spacescribe transcribe`.
+    #[arg(required = true)]
+    transcripts: Vec<PathBuf>,
+    /// Output folder [default: the folder of each transcript].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, default_value = "json,vtt,srt,txt,rttm")]
+    formats: String,
+    #[command(flatten)]
+    speakers: SpeakerArgs,
+}
+
+/// Speaker count and names, shared by transcribe, diarize and rename.
+#[derive(Args)]
+struct SpeakerArgs {
+    /// Exactly this many speakers.
+    #[arg(long)]
+    num_speakers: Option<usize>,
+    /// At least this many speakers.
+    #[arg(long)]
+    min_speakers: Option<usize>,
+    /// At most this many speakers.
+    #[arg(long)]
+    max_speakers: Option<usize>,
+    /// Name a speaker: "SPEAKER_00=Elon Musk" or "SPEAKER_00=@handle" (from the Space's metadata). Repeatable.
+    #[arg(long = "speaker", value_name = "ID=NAME")]
+    speaker: Vec<String>,
+    /// A file of ID=Name lines (or a JSON object) naming speakers.
+    #[arg(long, value_name = "FILE")]
+    speaker_names: Option<PathBuf>,
+    /// Clustering threshold (cosine distance); lower finds more speakers.
+    #[arg(long, value_name = "DISTANCE")]
+    cluster_threshold: Option<f32>,
+    /// Match a speaker to a voice clip: "Donald Trump=clip.wav". Repeatable.
+    #[arg(long, value_name = "NAME=CLIP")]
+    enroll: Vec<String>,
+}
+
+impl SpeakerArgs {
+    fn request(&self) -> Result<NameRequest> {
+        let mut map = Vec::new();
+        if let Some(file) = &self.speaker_names {
+            map.extend(naming::read_names_file(file)?);
+        }
+        for pair in &self.speaker {
+            map.push(naming::parse_pair(pair)?);
+        }
+        let enroll = self
+            .enroll
+            .iter()
+            .map(|pair| naming::parse_pair(pair).map(|(name, clip)| (name, PathBuf::from(clip))))
+            .collect::<Result<_>>()?;
+        Ok(NameRequest { map, enroll })
+    }
+
+    fn diarize_params(&self) -> Result<DiarizeParams> {
+        let count = SpeakerCount {
+            exact: self.num_speakers,
+            min: self.min_speakers,
+            max: self.max_speakers,
+        };
+        if count.exact == Some(0) || count.max == Some(0) {
+            return Err(Error::Usage("speaker counts must be at least 1".into()));
+        }
+        if let (Some(min), Some(max)) = (count.min, count.max)
+            && min > max
+        {
+            return Err(Error::Usage(
+                "--min-speakers is above --max-speakers".into(),
+            ));
+        }
+        let mut params = DiarizeParams::default();
+        params.cluster.count = count;
+        if let Some(threshold) = self.cluster_threshold {
+            if !(0.0..=2.0).contains(&threshold) {
+                return Err(Error::Usage(
+                    "--cluster-threshold is a cosine distance, 0 to 2".into(),
+                ));
+            }
+            params.cluster.threshold = threshold;
+        }
+        Ok(params)
+    }
 }
 
 #[derive(Subcommand)]
@@ -102,6 +210,8 @@ fn main() -> ExitCode {
     let progress = !cli.quiet && std::io::stderr().is_terminal();
     let code = match cli.command {
         Command::Transcribe(args) => transcribe(args, progress),
+        Command::Diarize(args) => diarize(args, progress),
+        Command::Rename(args) => report(rename(args)),
         Command::Decode { input, out } => report(decode(&input, &out)),
         Command::Models(cmd) => report(run_models(cmd)),
     };
@@ -149,9 +259,52 @@ fn transcribe(args: TranscribeArgs, progress: bool) -> u8 {
         Ok(e) => e,
         Err(e) => return report(Err(e)),
     };
+    for_each_input(&args.inputs, |input| {
+        pipeline::run_input(&engines, input, &options)
+    })
+}
+
+fn diarize(args: DiarizeArgs, progress: bool) -> u8 {
+    let transcribe_args = TranscribeArgs {
+        inputs: args.inputs,
+        out: args.out,
+        formats: args.formats,
+        model: None,
+        vad_model: None,
+        threads: None,
+        language: "en".into(),
+        beam_size: 1,
+        no_diarize: false,
+        speakers: args.speakers,
+    };
+    let options = match transcribe_options(&transcribe_args, progress) {
+        Ok(o) => o,
+        Err(e) => return report(Err(e)),
+    };
+    let engines = match Engines::load_without_whisper(&options) {
+        Ok(e) => e,
+        Err(e) => return report(Err(e)),
+    };
+    for_each_input(&transcribe_args.inputs, |input| {
+        let transcript = pipeline::diarize_input(&engines, input, &options)?;
+        spacescribe::export::write_all(
+            &transcript,
+            &options.out_dir,
+            &pipeline::output_stem(input),
+            &options.formats,
+        )
+    })
+}
+
+/// Runs `work` on every input; a failed input is reported in one line and the
+/// others still run. Returns the worst exit code.
+fn for_each_input(
+    inputs: &[PathBuf],
+    work: impl Fn(&std::path::Path) -> Result<Vec<PathBuf>>,
+) -> u8 {
     let mut worst = 0;
-    for input in &args.inputs {
-        match pipeline::run_input(&engines, input, &options) {
+    for input in inputs {
+        match work(input) {
             Ok(paths) => {
                 for path in paths {
                     tracing::info!("wrote {}", path.display());
@@ -161,6 +314,20 @@ fn transcribe(args: TranscribeArgs, progress: bool) -> u8 {
         }
     }
     worst
+}
+
+fn rename(args: RenameArgs) -> Result<()> {
+    let request = args.speakers.request()?;
+    let formats = parse_formats(&args.formats)?;
+    for json in &args.transcripts {
+        let out = args.out.clone().unwrap_or_else(|| {
+            json.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), PathBuf::from)
+        });
+        pipeline::rename(json, &request, &out, &formats)?;
+    }
+    Ok(())
 }
 
 fn transcribe_options(args: &TranscribeArgs, progress: bool) -> Result<Options> {
@@ -176,10 +343,15 @@ fn transcribe_options(args: &TranscribeArgs, progress: bool) -> Result<Options> 
     let dir = models::default_dir();
     let formats: Vec<Format> = parse_formats(&args.formats)?;
     let speech = SpeechParams::default();
+    let diarize = if args.no_diarize {
+        None
+    } else {
+        Some(args.speakers.diarize_params()?)
+    };
     let params = TranscribeParams {
         language: args.language.clone(),
         threads,
-        diarize: false,
+        diarize: diarize.is_some(),
         beam_size: args.beam_size,
         vad_threshold: speech.threshold,
         max_chunk_seconds: speech.max_chunk_seconds,
@@ -199,6 +371,10 @@ fn transcribe_options(args: &TranscribeArgs, progress: bool) -> Result<Options> 
         formats,
         out_dir: args.out.clone(),
         progress,
+        diarize,
+        segmentation_model: dir.join(models::SEGMENTATION_FILE),
+        embedding_model: dir.join(models::EMBEDDING_FILE),
+        names: args.speakers.request()?,
     })
 }
 

@@ -4,22 +4,27 @@
 //! normalize::load_recording  (ingest + decode + downmix/resample + loudness)
 //!   -> speech::SpeechDetector::map      (speech regions, ≤30 s chunks)
 //!   -> transcribe::Transcriber          (timed, scored words per chunk)
-//!   -> [diarization: speaker turns]     (next stage to land; none yet)
+//!   -> diarize::Diarizer                (speaker turns, overlaps, voiceprints)
 //!   -> assign::assign_speakers          (words -> segments, speakers)
+//!   -> naming                           (user map, voiceprints, roster handles)
 //!   -> export::write_all                (json, vtt, srt, txt, rttm)
 //! ```
 //!
 //! Models are loaded once into [`Engines`] and reused for every input.
 
-use crate::assign::{SpeakerTurn, assign_speakers};
+use crate::assign::{SpeakerTimeline, SpeakerTurn, assign_speakers};
+use crate::audio::seconds;
+use crate::diarize::{Diarization, DiarizeParams, Diarizer};
 use crate::error::{Error, Result};
 use crate::export::{self, Format};
 use crate::models;
+use crate::naming::{self, NameRequest, Naming};
 use crate::normalize::{self, LoadedRecording};
 use crate::speech::{SpeechDetector, SpeechParams};
 use crate::transcribe::Transcriber;
-use crate::transcript::{ModelInfo, ToolInfo, TranscribeParams, Transcript};
+use crate::transcript::{ModelInfo, SpaceMetadata, ToolInfo, TranscribeParams, Transcript, Turn};
 use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -34,37 +39,81 @@ pub struct Options {
     pub out_dir: PathBuf,
     /// Show progress bars (they draw only when stderr is a terminal).
     pub progress: bool,
+    /// Diarization settings; `None` skips it (`--no-diarize`).
+    pub diarize: Option<DiarizeParams>,
+    pub segmentation_model: PathBuf,
+    pub embedding_model: PathBuf,
+    pub names: NameRequest,
 }
 
 /// The loaded models, shared by every input of a run.
 pub struct Engines {
-    transcriber: Transcriber,
+    transcriber: Option<Transcriber>,
     detector: Mutex<SpeechDetector>,
     model_info: ModelInfo,
+    diarizer: Option<Diarizer>,
+    /// Enrolled voices: name and voiceprint.
+    enrolled: Vec<(String, Vec<f32>)>,
 }
 
 impl Engines {
+    /// Loads the models a transcription run needs.
     pub fn load(options: &Options) -> Result<Self> {
         let summary = models::check_whisper_ggml(&options.model)?;
         let transcriber = Transcriber::load(&options.model, options.params.clone())?;
+        let mut engines = Self::load_without_whisper(options)?;
+        engines.model_info.name = summary.name.clone();
+        engines.model_info.path = options.model.display().to_string();
+        engines.model_info.sha256 = models::sha256_file(&options.model)?;
+        engines.transcriber = Some(transcriber);
+        Ok(engines)
+    }
+
+    /// Loads only what diarization needs (`spacescribe diarize`).
+    pub fn load_without_whisper(options: &Options) -> Result<Self> {
         let detector = SpeechDetector::load(&options.vad_model, 1)?;
+        let diarizer = match options.diarize {
+            Some(_) => Some(Diarizer::load(
+                &options.segmentation_model,
+                &options.embedding_model,
+            )?),
+            None => None,
+        };
+        let enrolled = enroll(diarizer.as_ref(), &options.names)?;
         let model_info = ModelInfo {
-            name: summary.name.clone(),
-            path: options.model.display().to_string(),
-            sha256: models::sha256_file(&options.model)?,
             vad: Some(Box::new(ModelInfo {
                 name: "silero-vad".into(),
                 path: options.vad_model.display().to_string(),
                 sha256: models::sha256_file(&options.vad_model)?,
                 vad: None,
             })),
+            ..ModelInfo::default()
         };
         Ok(Engines {
-            transcriber,
+            transcriber: None,
             detector: Mutex::new(detector),
             model_info,
+            diarizer,
+            enrolled,
         })
     }
+}
+
+/// Voiceprints of the enrollment clips.
+fn enroll(diarizer: Option<&Diarizer>, names: &NameRequest) -> Result<Vec<(String, Vec<f32>)>> {
+    if names.enroll.is_empty() {
+        return Ok(Vec::new());
+    }
+    let diarizer = diarizer
+        .ok_or_else(|| Error::Usage("--enroll needs diarization (drop --no-diarize)".into()))?;
+    names
+        .enroll
+        .iter()
+        .map(|(name, clip)| {
+            let audio = normalize::load_recording(clip)?.audio;
+            Ok((name.clone(), diarizer.voiceprint(&audio.samples)?))
+        })
+        .collect()
 }
 
 /// Transcribes one input into the transcript model (nothing written).
@@ -86,21 +135,121 @@ pub fn transcribe_input(engines: &Engines, input: &Path, options: &Options) -> R
         speech.regions.iter().map(|r| r.len()).sum::<u64>() as f64 / 16_000.0,
         audio.duration_seconds()
     );
-    let bar = progress_bar(options, speech.chunks.len() as u64, "transcribing");
-    let raw = engines
+    let transcriber = engines
         .transcriber
-        .transcribe(&audio, &speech.chunks, input, &|| bar.inc(1))?;
+        .as_ref()
+        .ok_or_else(|| Error::Usage("no Whisper model loaded".into()))?;
+    let bar = progress_bar(options, speech.chunks.len() as u64, "transcribing");
+    let raw = transcriber.transcribe(&audio, &speech.chunks, input, &|| bar.inc(1))?;
     bar.finish_and_clear();
-    let turns: Vec<SpeakerTurn> = Vec::new();
-    let segments = assign_speakers(raw, &turns);
-    Ok(Transcript {
+    let diarization = diarize(engines, &audio, options)?;
+    let timeline = SpeakerTimeline {
+        turns: &diarization.turns,
+        overlaps: &diarization.overlaps,
+    };
+    let segments = assign_speakers(raw, timeline);
+    let mut transcript = Transcript {
+        segments,
+        ..bare_transcript(engines, source, options)
+    };
+    add_speakers(&mut transcript, engines, &diarization, input, options)?;
+    Ok(transcript)
+}
+
+/// Diarizes one input without transcribing it: turns and speakers only.
+pub fn diarize_input(engines: &Engines, input: &Path, options: &Options) -> Result<Transcript> {
+    let LoadedRecording { audio, source } =
+        with_spinner(options, "decoding", || normalize::load_recording(input))?;
+    let diarization = diarize(engines, &audio, options)?;
+    let mut transcript = bare_transcript(engines, source, options);
+    add_speakers(&mut transcript, engines, &diarization, input, options)?;
+    Ok(transcript)
+}
+
+fn bare_transcript(
+    engines: &Engines,
+    source: crate::transcript::SourceInfo,
+    options: &Options,
+) -> Transcript {
+    Transcript {
         tool: ToolInfo::default(),
         source,
         model: engines.model_info.clone(),
         params: options.params.clone(),
         speakers: Vec::new(),
-        segments,
-    })
+        turns: Vec::new(),
+        metadata: None,
+        segments: Vec::new(),
+    }
+}
+
+fn diarize(
+    engines: &Engines,
+    audio: &crate::audio::Audio,
+    options: &Options,
+) -> Result<Diarization> {
+    match (&engines.diarizer, &options.diarize) {
+        (Some(diarizer), Some(params)) => {
+            with_spinner(options, "diarizing", || diarizer.run(audio, params))
+        }
+        _ => Ok(Diarization::default()),
+    }
+}
+
+/// Speaker list, turns, the Space's metadata and the names asked for.
+fn add_speakers(
+    transcript: &mut Transcript,
+    engines: &Engines,
+    diarization: &Diarization,
+    input: &Path,
+    options: &Options,
+) -> Result<()> {
+    transcript.metadata = naming::metadata::find_for(input)
+        .map(|p| naming::metadata::read(&p))
+        .transpose()?;
+    transcript.speakers = naming::speaker_list(&diarization.speakers, &diarization.turns);
+    transcript.turns = diarization.turns.iter().map(to_turn).collect();
+    let names = decide_names(
+        engines,
+        diarization,
+        &options.names,
+        transcript.metadata.as_ref(),
+    )?;
+    naming::apply(transcript, &names);
+    Ok(())
+}
+
+fn to_turn(t: &SpeakerTurn) -> Turn {
+    Turn {
+        start: seconds(t.start),
+        end: seconds(t.end),
+        speaker: t.speaker.clone(),
+    }
+}
+
+/// Voiceprint matches first; the user's explicit map overrides them.
+fn decide_names(
+    engines: &Engines,
+    diarization: &Diarization,
+    request: &NameRequest,
+    roster: Option<&SpaceMetadata>,
+) -> Result<BTreeMap<String, Naming>> {
+    let prints: Vec<(String, Vec<f32>)> = diarization
+        .speakers
+        .iter()
+        .cloned()
+        .zip(diarization.voiceprints.iter().cloned())
+        .collect();
+    let mut names = naming::match_voiceprints(&prints, &engines.enrolled);
+    for naming in names.values_mut() {
+        naming.name = naming::resolve_handle(&naming.name, roster)?;
+    }
+    names.extend(naming::names_from_map(
+        &request.map,
+        &diarization.speakers,
+        roster,
+    )?);
+    Ok(names)
 }
 
 /// Transcribes one input and writes every requested format into the output folder.
@@ -112,6 +261,33 @@ pub fn run_input(engines: &Engines, input: &Path, options: &Options) -> Result<V
         &output_stem(input),
         &options.formats,
     )
+}
+
+/// Re-exports a transcript JSON with new names, without transcribing again.
+pub fn rename(
+    transcript_json: &Path,
+    request: &NameRequest,
+    out_dir: &Path,
+    formats: &[Format],
+) -> Result<Vec<PathBuf>> {
+    let text =
+        std::fs::read_to_string(transcript_json).map_err(|e| Error::io(transcript_json, e))?;
+    let mut transcript: Transcript = serde_json::from_str(&text).map_err(|e| {
+        Error::input(
+            transcript_json,
+            format!("not a spacescribe transcript: {e}"),
+        )
+    })?;
+    if !request.enroll.is_empty() {
+        return Err(Error::Usage(
+            "rename takes --speaker/--speaker-names; enrollment needs the audio (use transcribe --enroll)"
+                .into(),
+        ));
+    }
+    let ids: Vec<String> = transcript.speakers.iter().map(|s| s.id.clone()).collect();
+    let names = naming::names_from_map(&request.map, &ids, transcript.metadata.as_ref())?;
+    naming::apply(&mut transcript, &names);
+    export::write_all(&transcript, out_dir, &output_stem(transcript_json), formats)
 }
 
 /// The input's file name without its extension (`space.m4a` -> `space`).

@@ -15,6 +15,12 @@ pub struct Transcript {
     /// Speakers found by diarization; empty when diarization did not run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub speakers: Vec<Speaker>,
+    /// Who speaks when (diarization), overlaps included; empty when it did not run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub turns: Vec<Turn>,
+    /// What the Space's metadata file (next to the input) says, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<SpaceMetadata>,
     pub segments: Vec<Segment>,
 }
 
@@ -124,6 +130,43 @@ pub struct Speaker {
     pub name: String,
     /// Seconds this speaker talks in total.
     pub total_time: f64,
+    /// Where the name came from: "diarization" (the id), "user", "voiceprint".
+    #[serde(default)]
+    pub named_by: String,
+    /// Cosine similarity to the enrolled voiceprint, when named by one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voiceprint_similarity: Option<f32>,
+}
+
+/// A stretch in which one speaker talks (others may talk at the same time).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Turn {
+    pub start: f64,
+    pub end: f64,
+    pub speaker: String,
+}
+
+/// Title and roster of the Space, from a twspace-dl / yt-dlp metadata file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct SpaceMetadata {
+    pub file: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator: Option<Participant>,
+    /// People who could speak (hosts and speakers), as listed; nobody is named from
+    /// this list unless a voiceprint or the user says so.
+    #[serde(default)]
+    pub participants: Vec<Participant>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Participant {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handle: Option<String>,
 }
 
 /// One stretch of speech by (at most) one speaker.
@@ -138,6 +181,9 @@ pub struct Segment {
     pub avg_logprob: f32,
     /// Whisper's probability that the window held no speech.
     pub no_speech_prob: f32,
+    /// Someone else talks at the same time in part of this segment.
+    #[serde(default)]
+    pub overlap: bool,
 }
 
 /// A word with its time, how sure the model was, and who said it.
@@ -150,6 +196,9 @@ pub struct Word {
     /// Mean of the word's token probabilities, 0..1 (as faster-whisper reports it).
     pub probability: f32,
     pub speaker: Option<String>,
+    /// Spoken while another speaker was talking too.
+    #[serde(default)]
+    pub overlap: bool,
 }
 
 impl Word {

@@ -113,7 +113,8 @@ fn text_outputs_are_well_formed() {
     let srt = std::fs::read_to_string(out.path().join("jfk.srt")).unwrap();
     assert!(srt.starts_with("1\n00:00:0"));
     let txt = std::fs::read_to_string(out.path().join("jfk.txt")).unwrap();
-    assert!(txt.starts_with("[00:00:00] And so"));
+    assert!(txt.starts_with("[00:00:00] SPEAKER_00: And so"), "{txt}");
+    assert!(vtt.contains("<v SPEAKER_00>And so"), "{vtt}");
 }
 
 #[test]

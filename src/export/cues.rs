@@ -15,7 +15,8 @@ pub struct Cue {
     pub speaker: Option<String>,
     /// True when the speaker differs from the previous cue's.
     pub speaker_changed: bool,
-    pub lines: Vec<String>,
+    /// The words of each line (at most two lines).
+    pub lines: Vec<Vec<Word>>,
 }
 
 /// Cuts the transcript into caption cues.
@@ -63,20 +64,35 @@ fn split_words(words: &[Word]) -> Vec<&[Word]> {
 }
 
 /// Greedy line wrap at [`MAX_LINE_CHARS`].
-fn wrap(words: &[Word]) -> Vec<String> {
-    let mut lines: Vec<String> = vec![String::new()];
+fn wrap(words: &[Word]) -> Vec<Vec<Word>> {
+    let mut lines: Vec<Vec<Word>> = vec![Vec::new()];
+    let mut width = 0;
     for w in words {
+        let len = w.word.chars().count();
         let line = lines.last_mut().expect("at least one line");
-        if !line.is_empty() && line.chars().count() + 1 + w.word.chars().count() > MAX_LINE_CHARS {
-            lines.push(w.word.clone());
+        if !line.is_empty() && width + 1 + len > MAX_LINE_CHARS {
+            lines.push(vec![w.clone()]);
+            width = len;
         } else {
-            if !line.is_empty() {
-                line.push(' ');
-            }
-            line.push_str(&w.word);
+            width += len + usize::from(!line.is_empty());
+            line.push(w.clone());
         }
     }
     lines
+}
+
+impl Cue {
+    /// The cue's lines, words spelled by `spell` and crosstalk marked by `mark_overlap`.
+    pub fn text(
+        &self,
+        spell: impl Fn(&Word) -> String,
+        mark_overlap: impl Fn(&str) -> String,
+    ) -> Vec<String> {
+        self.lines
+            .iter()
+            .map(|line| super::join_words(line, &spell, &mark_overlap))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -95,7 +111,8 @@ mod tests {
         assert!(cues.len() >= 3);
         for c in &cues {
             assert!(c.lines.len() <= 2, "{c:?}");
-            assert!(c.lines.iter().all(|l| l.chars().count() <= 42));
+            let text = c.text(|w| w.word.clone(), str::to_string);
+            assert!(text.iter().all(|l| l.chars().count() <= 42));
             assert!(c.end - c.start <= 7.0);
         }
     }

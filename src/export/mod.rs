@@ -11,7 +11,7 @@ mod vtt;
 
 use crate::atomic::write_bytes_atomic;
 use crate::error::{Error, Result};
-use crate::transcript::Transcript;
+use crate::transcript::{Transcript, Word};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -72,6 +72,33 @@ impl FromStr for Format {
     }
 }
 
+/// Words joined by spaces, each spelled by `spell`; every run of words spoken
+/// over another speaker is passed through `mark_overlap`, so crosstalk is
+/// visible in every text format instead of silently given to one speaker.
+pub(crate) fn join_words(
+    words: &[Word],
+    spell: impl Fn(&Word) -> String,
+    mark_overlap: impl Fn(&str) -> String,
+) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let overlap = words[i].overlap;
+        let run_end = words[i..]
+            .iter()
+            .position(|w| w.overlap != overlap)
+            .map_or(words.len(), |n| i + n);
+        let text = words[i..run_end]
+            .iter()
+            .map(&spell)
+            .collect::<Vec<_>>()
+            .join(" ");
+        parts.push(if overlap { mark_overlap(&text) } else { text });
+        i = run_end;
+    }
+    parts.join(" ")
+}
+
 /// Parses a comma-separated list such as `json,vtt`.
 pub fn parse_formats(list: &str) -> Result<Vec<Format>> {
     list.split(',')
@@ -110,10 +137,12 @@ pub(crate) mod fixture {
             end,
             probability: 0.9,
             speaker: speaker.map(str::to_string),
+            overlap: false,
         }
     }
 
     pub fn segment(words: Vec<Word>) -> Segment {
+        let overlap = words.iter().any(|w| w.overlap);
         Segment {
             start: words[0].start,
             end: words[words.len() - 1].end,
@@ -126,6 +155,7 @@ pub(crate) mod fixture {
             words,
             avg_logprob: -0.1,
             no_speech_prob: 0.0,
+            overlap,
         }
     }
 
@@ -136,16 +166,33 @@ pub(crate) mod fixture {
             source: SourceInfo::default(),
             model: ModelInfo::default(),
             params: TranscribeParams::default(),
+            metadata: None,
+            turns: vec![
+                Turn {
+                    start: 1.0,
+                    end: 3.0,
+                    speaker: "SPEAKER_00".into(),
+                },
+                Turn {
+                    start: 3661.5,
+                    end: 3663.0,
+                    speaker: "SPEAKER_01".into(),
+                },
+            ],
             speakers: vec![
                 Speaker {
                     id: "SPEAKER_00".into(),
                     name: "Ann <host>".into(),
                     total_time: 2.0,
+                    named_by: "user".into(),
+                    voiceprint_similarity: None,
                 },
                 Speaker {
                     id: "SPEAKER_01".into(),
                     name: "Bob".into(),
                     total_time: 1.5,
+                    named_by: "diarization".into(),
+                    voiceprint_similarity: None,
                 },
             ],
             segments: vec![
@@ -165,6 +212,7 @@ pub(crate) mod fixture {
     pub fn no_speakers() -> Transcript {
         let mut t = two_speakers();
         t.speakers.clear();
+        t.turns.clear();
         for s in &mut t.segments {
             s.speaker = None;
             for w in &mut s.words {
@@ -178,6 +226,15 @@ pub(crate) mod fixture {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overlapped_runs_are_marked() {
+        let mut words = fixture::two_speakers().segments[0].words.clone();
+        words[1].overlap = true;
+        words[2].overlap = true;
+        let text = join_words(&words, |w| w.word.clone(), |t| format!("[{t}]"));
+        assert_eq!(text, "Tom [& <Jerry>]");
+    }
 
     #[test]
     fn formats_parse_and_reject_unknown() {

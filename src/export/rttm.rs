@@ -1,35 +1,33 @@
-//! NIST RTTM speaker turns: `SPEAKER <uri> 1 <tbeg> <tdur> <NA> <NA> <speaker> <NA> <NA>`.
+//! NIST RTTM speaker turns: `SPEAKER <uri> 1 <tbeg> <tdur> <NA> <NA> <speaker> <NA> <NA>`,
+//! from the diarization turns (overlapping turns stay overlapping).
 
 use crate::transcript::Transcript;
 
-/// One line per run of same-speaker segments; `None` when no speaker is known.
+/// One line per turn; `None` when diarization did not run.
 pub fn render(transcript: &Transcript, uri: &str) -> Option<String> {
-    let mut turns: Vec<(f64, f64, &str)> = Vec::new();
-    for segment in &transcript.segments {
-        let speaker = segment.speaker.as_deref()?;
-        match turns.last_mut() {
-            Some(last) if last.2 == speaker => last.1 = last.1.max(segment.end),
-            _ => turns.push((segment.start, segment.end, speaker)),
-        }
-    }
-    if turns.is_empty() {
+    if transcript.turns.is_empty() {
         return None;
     }
-    let uri = uri.replace(char::is_whitespace, "_");
+    let uri = no_spaces(uri);
     Some(
-        turns
-            .into_iter()
-            .map(|(start, end, speaker)| {
-                let name = transcript
-                    .speaker_name(speaker)
-                    .replace(char::is_whitespace, "_");
+        transcript
+            .turns
+            .iter()
+            .map(|t| {
+                let name = no_spaces(transcript.speaker_name(&t.speaker));
                 format!(
-                    "SPEAKER {uri} 1 {start:.3} {:.3} <NA> <NA> {name} <NA> <NA>\n",
-                    end - start
+                    "SPEAKER {uri} 1 {:.3} {:.3} <NA> <NA> {name} <NA> <NA>\n",
+                    t.start,
+                    t.end - t.start
                 )
             })
             .collect(),
     )
+}
+
+/// RTTM fields are separated by white space, so names keep theirs as `_`.
+fn no_spaces(text: &str) -> String {
+    text.replace(char::is_whitespace, "_")
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ pub fn render(transcript: &Transcript) -> String {
             clock_millis(cue.start, ','),
             clock_millis(cue.end, ',')
         ));
-        let mut lines = cue.lines;
+        let mut lines = cue.text(|w| w.word.clone(), |t| format!("[overlap: {t}]"));
         if let (Some(name), true) = (&cue.speaker, cue.speaker_changed) {
             lines[0] = format!("{name}: {}", lines[0]);
         }

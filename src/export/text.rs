@@ -1,6 +1,7 @@
 //! Plain text for reading and quoting: `[hh:mm:ss] Name: words` at each turn.
 //! Words the model was unsure of are followed by `(?)`, so a quote is checked
-//! against the audio before it is printed.
+//! against the audio before it is printed; words spoken over another speaker are
+//! shown as `[overlap: …]`.
 
 use super::timefmt::clock;
 use crate::transcript::{Segment, Transcript};
@@ -32,18 +33,17 @@ pub fn render(transcript: &Transcript) -> String {
 }
 
 fn marked_text(segment: &Segment) -> String {
-    segment
-        .words
-        .iter()
-        .map(|w| {
+    super::join_words(
+        &segment.words,
+        |w| {
             if w.is_uncertain() {
                 format!("{}(?)", w.word)
             } else {
                 w.word.clone()
             }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+        },
+        |t| format!("[overlap: {t}]"),
+    )
 }
 
 #[cfg(test)]
@@ -58,6 +58,13 @@ mod tests {
             txt,
             "[00:00:01] Ann <host>: Tom & <Jerry>\n[01:01:01] Bob: Hi there.\n"
         );
+    }
+
+    #[test]
+    fn crosstalk_is_marked() {
+        let mut t = fixture::two_speakers();
+        t.segments[1].words[0].overlap = true;
+        assert!(render(&t).contains("Bob: [overlap: Hi] there.\n"));
     }
 
     #[test]

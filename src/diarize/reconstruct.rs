@@ -1,0 +1,276 @@
+//! From per-window local speakers and their global labels back to one timeline:
+//! speaker activity averaged over the overlapping windows on a global frame grid,
+//! the number of simultaneous speakers estimated per frame, and turns cut from it.
+//!
+//! Memory is one small row per frame (about 60 frames a second times the speaker
+//! count), so it grows linearly with the recording and stays in the tens of MB for hours.
+
+use super::Diarization;
+use super::cluster::normalized;
+use super::segmentation::{self, FrameTiming};
+use crate::assign::SpeakerTurn;
+use std::collections::HashMap;
+
+/// One window's local speaker with enough clean speech to embed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalSpeaker {
+    pub window: usize,
+    pub speaker: usize,
+    /// Sample ranges of the window's frames where this speaker talks alone.
+    pub ranges: Vec<(u64, u64)>,
+}
+
+impl LocalSpeaker {
+    pub fn new(
+        window: usize,
+        speaker: usize,
+        window_offset: u64,
+        frames: Vec<usize>,
+        timing: &FrameTiming,
+    ) -> Self {
+        let mut ranges: Vec<(u64, u64)> = Vec::new();
+        for f in frames {
+            let center =
+                window_offset as f64 + timing.first_center_samples + f as f64 * timing.step_samples;
+            let start = (center - timing.step_samples / 2.0).max(0.0) as u64;
+            let end = (center + timing.step_samples / 2.0) as u64;
+            match ranges.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => ranges.push((start, end)),
+            }
+        }
+        LocalSpeaker {
+            window,
+            speaker,
+            ranges,
+        }
+    }
+
+    pub fn clean_seconds(&self) -> f32 {
+        self.ranges.iter().map(|(a, b)| (b - a) as f32).sum::<f32>() / 16_000.0
+    }
+
+    /// The clean speech, concatenated, at most `max_samples` of it: CAM++ costs
+    /// grow faster than linearly with length, and a few seconds identify a voice.
+    pub fn gather(&self, samples: &[f32], max_samples: usize) -> Vec<f32> {
+        let mut clip = Vec::new();
+        for &(a, b) in &self.ranges {
+            let (a, b) = (a as usize, (b as usize).min(samples.len()));
+            let room = max_samples.saturating_sub(clip.len());
+            if a < b && room > 0 {
+                clip.extend_from_slice(&samples[a..b.min(a + room)]);
+            }
+        }
+        clip
+    }
+}
+
+/// Speaker choice per global frame.
+pub struct Reconstruction {
+    step: f64,
+    /// For each frame, the global labels speaking in it.
+    frames: Vec<Vec<usize>>,
+    n_labels: usize,
+}
+
+impl Reconstruction {
+    pub fn new(
+        total_samples: u64,
+        offsets: &[u64],
+        activations: &[Vec<[f32; 3]>],
+        locals: &[LocalSpeaker],
+        labels: &[usize],
+        onset: f32,
+    ) -> Self {
+        let timing = segmentation::frame_timing();
+        let n_labels = labels.iter().max().map_or(0, |m| m + 1);
+        let label_of: HashMap<(usize, usize), usize> = locals
+            .iter()
+            .zip(labels)
+            .map(|(l, &label)| ((l.window, l.speaker), label))
+            .collect();
+        let n_frames = (total_samples as f64 / timing.step_samples).ceil() as usize;
+        let mut score = vec![0f32; n_frames * n_labels.max(1)];
+        let mut covered = vec![0u16; n_frames];
+        let mut speaking = vec![0f32; n_frames];
+        for (window, (frames, &offset)) in activations.iter().zip(offsets).enumerate() {
+            for (f, p) in frames.iter().enumerate() {
+                let center =
+                    offset as f64 + timing.first_center_samples + f as f64 * timing.step_samples;
+                let g = (center / timing.step_samples) as usize;
+                if g >= n_frames {
+                    continue;
+                }
+                covered[g] += 1;
+                speaking[g] += p.iter().filter(|&&x| x >= onset).count() as f32;
+                let mut best = vec![0f32; n_labels];
+                for (s, &prob) in p.iter().enumerate() {
+                    if let Some(&label) = label_of.get(&(window, s)) {
+                        best[label] = best[label].max(prob);
+                    }
+                }
+                for (label, prob) in best.into_iter().enumerate() {
+                    score[g * n_labels + label] += prob;
+                }
+            }
+        }
+        let frames = (0..n_frames)
+            .map(|g| {
+                choose_speakers(
+                    &score[g * n_labels..(g + 1) * n_labels],
+                    covered[g],
+                    speaking[g],
+                )
+            })
+            .collect();
+        Reconstruction {
+            step: timing.step_samples,
+            frames,
+            n_labels,
+        }
+    }
+
+    /// Turns, speaker ids ordered by first speech, voiceprints and overlaps.
+    pub fn into_diarization(
+        self,
+        embeddings: &[Vec<f32>],
+        labels: &[usize],
+        locals: &[LocalSpeaker],
+    ) -> Diarization {
+        let mut runs: Vec<(usize, usize, usize)> = Vec::new(); // (label, first frame, end frame)
+        let mut open: Vec<Option<usize>> = vec![None; self.n_labels];
+        for g in 0..=self.frames.len() {
+            let now: &[usize] = self.frames.get(g).map_or(&[], Vec::as_slice);
+            for (label, started) in open.iter_mut().enumerate() {
+                match (*started, now.contains(&label)) {
+                    (None, true) => *started = Some(g),
+                    (Some(start), false) => {
+                        runs.push((label, start, g));
+                        *started = None;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        runs.sort_by_key(|&(label, start, _)| (start, label));
+        let mut order: Vec<usize> = Vec::new();
+        for &(label, _, _) in &runs {
+            if !order.contains(&label) {
+                order.push(label);
+            }
+        }
+        let id = |label: usize| {
+            let rank = order.iter().position(|&l| l == label).expect("ordered");
+            format!("SPEAKER_{rank:02}")
+        };
+        let to_sample = |frame: usize| (frame as f64 * self.step).round() as u64;
+        let turns = runs
+            .iter()
+            .map(|&(label, a, b)| SpeakerTurn {
+                start: to_sample(a),
+                end: to_sample(b),
+                speaker: id(label),
+            })
+            .collect();
+        let overlaps = frame_runs(&self.frames, |f| f.len() >= 2)
+            .into_iter()
+            .map(|(a, b)| (to_sample(a), to_sample(b)))
+            .collect();
+        let voiceprints = order
+            .iter()
+            .map(|&label| mean_embedding(embeddings, labels, locals, label))
+            .collect();
+        Diarization {
+            speakers: order.iter().map(|&l| id(l)).collect(),
+            turns,
+            voiceprints,
+            overlaps,
+        }
+    }
+}
+
+/// The labels speaking in one frame: as many as the windows say are talking
+/// (rounded mean count), the highest-scoring first.
+fn choose_speakers(scores: &[f32], covered: u16, speaking: f32) -> Vec<usize> {
+    if covered == 0 {
+        return Vec::new();
+    }
+    let count = (speaking / f32::from(covered)).round() as usize;
+    let mut ranked: Vec<usize> = (0..scores.len()).filter(|&l| scores[l] > 0.0).collect();
+    ranked.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    ranked.truncate(count);
+    ranked.sort_unstable();
+    ranked
+}
+
+fn frame_runs(frames: &[Vec<usize>], pred: impl Fn(&Vec<usize>) -> bool) -> Vec<(usize, usize)> {
+    let mut runs = Vec::new();
+    let mut start = None;
+    for (g, f) in frames.iter().enumerate() {
+        match (start, pred(f)) {
+            (None, true) => start = Some(g),
+            (Some(s), false) => {
+                runs.push((s, g));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        runs.push((s, frames.len()));
+    }
+    runs
+}
+
+fn mean_embedding(
+    embeddings: &[Vec<f32>],
+    labels: &[usize],
+    locals: &[LocalSpeaker],
+    label: usize,
+) -> Vec<f32> {
+    let dim = embeddings.first().map_or(0, Vec::len);
+    let mut sum = vec![0f32; dim];
+    for ((e, &l), local) in embeddings.iter().zip(labels).zip(locals) {
+        if l == label {
+            let unit = normalized(e);
+            let w = local.clean_seconds();
+            for (s, x) in sum.iter_mut().zip(unit) {
+                *s += w * x;
+            }
+        }
+    }
+    normalized(&sum)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_count_decides_how_many_speak() {
+        assert_eq!(choose_speakers(&[2.0, 0.5, 0.0], 2, 2.0), vec![0]);
+        assert_eq!(choose_speakers(&[2.0, 1.5, 0.0], 2, 4.0), vec![0, 1]);
+        assert!(choose_speakers(&[2.0, 1.5], 2, 0.4).is_empty());
+        assert!(choose_speakers(&[2.0], 0, 0.0).is_empty());
+    }
+
+    #[test]
+    fn clean_frames_become_merged_sample_ranges() {
+        let timing = FrameTiming {
+            step_samples: 100.0,
+            duration_samples: 400.0,
+            first_center_samples: 200.0,
+        };
+        let local = LocalSpeaker::new(0, 1, 1000, vec![0, 1, 2, 5], &timing);
+        assert_eq!(local.ranges, vec![(1150, 1450), (1650, 1750)]);
+        let samples: Vec<f32> = (0..2000).map(|i| i as f32).collect();
+        assert_eq!(local.gather(&samples, usize::MAX).len(), 400);
+        assert_eq!(local.gather(&samples, 350).len(), 350);
+    }
+
+    #[test]
+    fn runs_of_frames() {
+        let frames = vec![vec![], vec![0, 1], vec![0, 1], vec![0], vec![0, 1]];
+        assert_eq!(frame_runs(&frames, |f| f.len() >= 2), vec![(1, 3), (4, 5)]);
+    }
+}
