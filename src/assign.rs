@@ -162,8 +162,8 @@ mod tests {
 
     #[test]
     fn words_in_overlapped_speech_are_marked() {
-        let turns = [turn(0, 16_000, "A"), turn(6_000, 9_000, "B")];
-        let overlaps = [(6_000, 9_000)];
+        let turns = [turn(0, 16_000, "A"), turn(4_000, 9_000, "B")];
+        let overlaps = [(4_000, 9_000)];
         let segs = assign_speakers(raw_pair(), timeline(&turns, &overlaps));
         assert!(segs[0].words[0].overlap);
         assert!(!segs[0].words[1].overlap);

@@ -140,7 +140,7 @@ pub fn transcribe_input(engines: &Engines, input: &Path, options: &Options) -> R
         .as_ref()
         .ok_or_else(|| Error::Usage("no Whisper model loaded".into()))?;
     let bar = progress_bar(options, speech.chunks.len() as u64, "transcribing");
-    let raw = transcriber.transcribe(&audio, &speech.chunks, input, &|| bar.inc(1))?;
+    let raw = transcriber.transcribe(&audio, &speech, input, &|| bar.inc(1))?;
     bar.finish_and_clear();
     let diarization = diarize(engines, &audio, options)?;
     let timeline = SpeakerTimeline {

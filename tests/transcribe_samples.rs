@@ -16,12 +16,13 @@ fn jfk_is_word_exact() {
     let reference = std::fs::read_to_string(sample("jfk/jfk.txt")).unwrap();
     assert_eq!(normalize(&transcript_text(&json)), normalize(&reference));
     assert_word_times_sane(&json);
-    for ext in ["json", "vtt", "srt", "txt"] {
+    for ext in ["json", "vtt", "srt", "txt", "rttm"] {
         assert!(out.path().join(format!("jfk.{ext}")).is_file(), "{ext}");
     }
+    assert_eq!(json["speakers"].as_array().unwrap().len(), 1, "one voice");
     assert!(
-        !out.path().join("jfk.rttm").exists(),
-        "no rttm without speakers"
+        words(&json).iter().all(|w| w["speaker"] == "SPEAKER_00"),
+        "every word has the speaker"
     );
     assert_eq!(json["source"]["sample_rate"], 16_000);
     assert_eq!(json["model"]["name"], "tiny.en");
@@ -141,4 +142,30 @@ fn decode_writes_16k_mono_wav_of_the_right_length() {
     let expected = truth["duration"].as_f64().unwrap();
     let got = reader.duration() as f64 / 16_000.0;
     assert!((got - expected).abs() < 0.1, "{got} vs {expected}");
+}
+
+#[test]
+fn no_diarize_gives_words_without_speakers() {
+    let out = tempfile::tempdir().unwrap();
+    let output = spacescribe(&[
+        "transcribe",
+        "--no-diarize",
+        "--out",
+        out.path().to_str().unwrap(),
+        sample("jfk/jfk.wav").to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("jfk.json")).unwrap())
+            .unwrap();
+    assert!(json.get("speakers").is_none());
+    assert!(words(&json).iter().all(|w| w["speaker"].is_null()));
+    assert!(
+        !out.path().join("jfk.rttm").exists(),
+        "no rttm without speakers"
+    );
 }

@@ -58,7 +58,7 @@ impl LocalSpeaker {
             let (a, b) = (a as usize, (b as usize).min(samples.len()));
             let room = max_samples.saturating_sub(clip.len());
             if a < b && room > 0 {
-                clip.extend_from_slice(&samples[a..b.min(a + room)]);
+                clip.extend_from_slice(&samples[a..b.min(a.saturating_add(room))]);
             }
         }
         clip

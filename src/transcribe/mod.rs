@@ -13,7 +13,7 @@ pub use words::{RawToken, TimedWord, words_from_tokens};
 
 use crate::audio::{Audio, SAMPLE_RATE};
 use crate::error::{Error, Result};
-use crate::speech::SpeechSpan;
+use crate::speech::{SpeechMap, SpeechSpan};
 use crate::transcript::TranscribeParams;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -94,10 +94,11 @@ impl Transcriber {
     pub fn transcribe(
         &self,
         audio: &Audio,
-        chunks: &[SpeechSpan],
+        speech: &SpeechMap,
         input: &Path,
         on_chunk_done: &(dyn Fn() + Sync),
     ) -> Result<Vec<RawSegment>> {
+        let chunks = &speech.chunks;
         let plan = ThreadPlan::for_chunks(self.params.threads, chunks.len());
         let results: Mutex<Vec<Option<Vec<RawSegment>>>> = Mutex::new(vec![None; chunks.len()]);
         let first_error: Mutex<Option<Error>> = Mutex::new(None);
@@ -134,13 +135,15 @@ impl Transcriber {
         if let Some(e) = first_error.into_inner().unwrap() {
             return Err(e);
         }
-        Ok(results
+        let mut segments: Vec<RawSegment> = results
             .into_inner()
             .unwrap()
             .into_iter()
             .flatten()
             .flatten()
-            .collect())
+            .collect();
+        fit_to_speech(&mut segments, &speech.regions);
+        Ok(segments)
     }
 
     fn full_params(&self, threads: usize) -> FullParams<'_, '_> {
@@ -218,6 +221,25 @@ impl Transcriber {
 
     pub fn model_path(&self) -> &Path {
         &self.model_path
+    }
+}
+
+/// Keeps words out of silences. Alignment marks where a word ends well, but a word
+/// after a pause tends to start where the previous one ended, and the word before a
+/// pause tends to end at the next onset; either would give it to the wrong speaker.
+/// A word ending inside a speech region starts no earlier than that region; a word
+/// ending in silence ends with the region it started in.
+fn fit_to_speech(segments: &mut [RawSegment], regions: &[SpeechSpan]) {
+    let containing = |t: u64| {
+        let at = regions.partition_point(|r| r.end < t);
+        regions.get(at).filter(|r| r.start <= t)
+    };
+    for word in segments.iter_mut().flat_map(|s| s.words.iter_mut()) {
+        if let Some(region) = containing(word.end) {
+            word.start = word.start.max(region.start).min(word.end);
+        } else if let Some(region) = containing(word.start) {
+            word.end = region.end.max(word.start);
+        }
     }
 }
 
@@ -300,6 +322,46 @@ mod tests {
             }
         );
         assert_eq!(ThreadPlan::for_chunks(0, 0).workers, 1);
+    }
+
+    #[test]
+    fn word_ends_stop_at_the_silence() {
+        let word = |start, end| TimedWord {
+            text: "w".into(),
+            start,
+            end,
+            probability: 0.9,
+        };
+        let mut segments = vec![RawSegment {
+            words: vec![
+                word(100, 900),
+                word(1_200, 1_500),
+                word(1_250, 2_050),
+                word(3_000, 3_100),
+            ],
+            avg_logprob: 0.0,
+            no_speech_prob: 0.0,
+        }];
+        let regions = [
+            SpeechSpan {
+                start: 0,
+                end: 1_000,
+            },
+            SpeechSpan {
+                start: 1_100,
+                end: 1_300,
+            },
+            SpeechSpan {
+                start: 2_000,
+                end: 2_500,
+            },
+        ];
+        fit_to_speech(&mut segments, &regions);
+        let spans: Vec<(u64, u64)> = segments[0].words.iter().map(|w| (w.start, w.end)).collect();
+        assert_eq!(
+            spans,
+            [(100, 900), (1_200, 1_300), (2_000, 2_050), (3_000, 3_100)]
+        );
     }
 
     #[test]

@@ -87,7 +87,13 @@ fn build_word(
         (chunk_start + offset).min(chunk_end)
     };
     let first = &group[0];
-    let last = &group[group.len() - 1];
+    // A trailing punctuation token is aligned to whatever comes next (often the
+    // next speaker's onset); the word ends with its last spoken token.
+    let last = group
+        .iter()
+        .rev()
+        .find(|t| t.bytes.iter().any(u8::is_ascii_alphanumeric))
+        .unwrap_or(&group[group.len() - 1]);
     let (mut start, mut end) = if last.t_dtw >= 0 {
         // DTW marks token ends; a word begins where the token before it ended,
         // unless the timestamp model saw a pause and places the onset later.
@@ -138,7 +144,11 @@ mod tests {
         assert_eq!(texts, ["And", "so", "Americans,"]);
         assert_eq!(words[0].start, 16_000);
         assert_eq!(words[2].start, 16_000 + 50 * 160);
-        assert_eq!(words[2].end, 16_000 + 112 * 160);
+        assert_eq!(
+            words[2].end,
+            16_000 + 110 * 160,
+            "the comma does not stretch it"
+        );
     }
 
     #[test]
