@@ -204,9 +204,12 @@ fn add_speakers(
     input: &Path,
     options: &Options,
 ) -> Result<()> {
-    transcript.metadata = naming::metadata::find_for(input)
-        .map(|p| naming::metadata::read(&p))
-        .transpose()?;
+    // A broken metadata file beside the recording costs the title and roster, not the transcript.
+    transcript.metadata = naming::metadata::find_for(input).and_then(|p| {
+        naming::metadata::read(&p)
+            .inspect_err(|e| tracing::warn!("{e}; going on without the Space's metadata"))
+            .ok()
+    });
     transcript.speakers = naming::speaker_list(&diarization.speakers, &diarization.turns);
     transcript.turns = diarization.turns.iter().map(to_turn).collect();
     let names = decide_names(
