@@ -21,7 +21,7 @@ use crate::models;
 use crate::naming::{self, NameRequest, Naming};
 use crate::normalize::{self, LoadedRecording};
 use crate::speech::{SpeechDetector, SpeechParams};
-use crate::transcribe::Transcriber;
+use crate::transcribe::{ChunkCache, Transcriber};
 use crate::transcript::{ModelInfo, SpaceMetadata, ToolInfo, TranscribeParams, Transcript, Turn};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
@@ -140,7 +140,13 @@ pub fn transcribe_input(engines: &Engines, input: &Path, options: &Options) -> R
         .as_ref()
         .ok_or_else(|| Error::Usage("no Whisper model loaded".into()))?;
     let bar = progress_bar(options, speech.chunks.len() as u64, "transcribing");
-    let raw = transcriber.transcribe(&audio, &speech, input, &|| bar.inc(1))?;
+    let raw = transcriber.transcribe(
+        &audio,
+        &speech,
+        input,
+        Some(&resume_cache(engines, options, input, &source.sha256)),
+        &|| bar.inc(1),
+    )?;
     bar.finish_and_clear();
     let diarization = diarize(engines, &audio, options)?;
     let timeline = SpeakerTimeline {
@@ -258,11 +264,36 @@ fn decide_names(
 /// Transcribes one input and writes every requested format into the output folder.
 pub fn run_input(engines: &Engines, input: &Path, options: &Options) -> Result<Vec<PathBuf>> {
     let transcript = transcribe_input(engines, input, options)?;
-    export::write_all(
+    let written = export::write_all(
         &transcript,
         &options.out_dir,
         &output_stem(input),
         &options.formats,
+    )?;
+    resume_cache(engines, options, input, &transcript.source.sha256).remove();
+    Ok(written)
+}
+
+/// Where a killed run's finished chunks wait: under the output folder, keyed by
+/// the input's and the model's hashes and every parameter that changes the words.
+fn resume_cache(
+    engines: &Engines,
+    options: &Options,
+    input: &Path,
+    input_sha256: &str,
+) -> ChunkCache {
+    let params = serde_json::to_string(&options.params).expect("parameters serialize");
+    let speech = format!("{:?}", options.speech);
+    ChunkCache::new(
+        &options.out_dir.join(".spacescribe-resume"),
+        &output_stem(input),
+        &[
+            input_sha256,
+            &engines.model_info.sha256,
+            &params,
+            &speech,
+            env!("CARGO_PKG_VERSION"),
+        ],
     )
 }
 

@@ -6,9 +6,11 @@
 //! on its own (no text carried over, so one bad chunk cannot poison the next) and
 //! its token times are shifted by the chunk's sample-exact offset.
 
+mod cache;
 mod guards;
 mod words;
 
+pub use cache::ChunkCache;
 pub use words::{RawToken, TimedWord, words_from_tokens};
 
 use crate::audio::{Audio, SAMPLE_RATE};
@@ -27,7 +29,7 @@ use whisper_rs::{
 const MIN_CHUNK_SAMPLES: usize = SAMPLE_RATE as usize + SAMPLE_RATE as usize / 10;
 
 /// One Whisper segment inside a chunk, words already placed on the recording's timeline.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RawSegment {
     pub words: Vec<TimedWord>,
     pub avg_logprob: f32,
@@ -96,9 +98,20 @@ impl Transcriber {
         audio: &Audio,
         speech: &SpeechMap,
         input: &Path,
+        cache: Option<&ChunkCache>,
         on_chunk_done: &(dyn Fn() + Sync),
     ) -> Result<Vec<RawSegment>> {
         let chunks = &speech.chunks;
+        if let Some(c) = cache {
+            let done = chunks.iter().filter(|&&chunk| c.has(chunk)).count();
+            if done > 0 {
+                tracing::info!(
+                    "{}: resumed {done} of {} chunks",
+                    input.display(),
+                    chunks.len()
+                );
+            }
+        }
         let plan = ThreadPlan::for_chunks(self.params.threads, chunks.len());
         let results: Mutex<Vec<Option<Vec<RawSegment>>>> = Mutex::new(vec![None; chunks.len()]);
         let first_error: Mutex<Option<Error>> = Mutex::new(None);
@@ -117,13 +130,23 @@ impl Transcriber {
                     if index >= chunks.len() || first_error.lock().unwrap().is_some() {
                         return Ok(());
                     }
-                    let segments = self.transcribe_chunk(
-                        &mut state,
-                        audio,
-                        chunks[index],
-                        plan.threads_per_worker,
-                        input,
-                    )?;
+                    let chunk = chunks[index];
+                    let segments = match cache.and_then(|c| c.load(chunk)) {
+                        Some(done) => done,
+                        None => {
+                            let fresh = self.transcribe_chunk(
+                                &mut state,
+                                audio,
+                                chunk,
+                                plan.threads_per_worker,
+                                input,
+                            )?;
+                            if let Some(c) = cache {
+                                c.store(chunk, &fresh)?;
+                            }
+                            fresh
+                        }
+                    };
                     results.lock().unwrap()[index] = Some(segments);
                     on_chunk_done();
                 }

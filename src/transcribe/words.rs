@@ -25,7 +25,7 @@ pub struct RawToken {
 }
 
 /// A word with absolute sample times, before speakers are known.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TimedWord {
     pub text: String,
     pub start: u64,
