@@ -252,21 +252,16 @@ fn report(result: Result<()>) -> u8 {
 }
 
 fn transcribe(args: TranscribeArgs, progress: bool) -> u8 {
-    let options = match transcribe_options(&args, progress) {
-        Ok(o) => o,
-        Err(e) => return report(Err(e)),
-    };
-    let engines = match Engines::load(&options) {
-        Ok(e) => e,
-        Err(e) => return report(Err(e)),
-    };
-    for_each_input(&args.inputs, |input| {
-        pipeline::run_input(&engines, input, &options)
-    })
+    match prepare(&args, progress, Engines::load) {
+        Ok((options, engines)) => for_each_input(&args.inputs, |input| {
+            pipeline::run_input(&engines, input, &options)
+        }),
+        Err(e) => report(Err(e)),
+    }
 }
 
 fn diarize(args: DiarizeArgs, progress: bool) -> u8 {
-    let transcribe_args = TranscribeArgs {
+    let args = TranscribeArgs {
         inputs: args.inputs,
         out: args.out,
         formats: args.formats,
@@ -278,23 +273,23 @@ fn diarize(args: DiarizeArgs, progress: bool) -> u8 {
         no_diarize: false,
         speakers: args.speakers,
     };
-    let options = match transcribe_options(&transcribe_args, progress) {
-        Ok(o) => o,
-        Err(e) => return report(Err(e)),
-    };
-    let engines = match Engines::load_without_whisper(&options) {
-        Ok(e) => e,
-        Err(e) => return report(Err(e)),
-    };
-    for_each_input(&transcribe_args.inputs, |input| {
-        let transcript = pipeline::diarize_input(&engines, input, &options)?;
-        spacescribe::export::write_all(
-            &transcript,
-            &options.out_dir,
-            &pipeline::output_stem(input),
-            &options.formats,
-        )
-    })
+    match prepare(&args, progress, Engines::load_without_whisper) {
+        Ok((options, engines)) => for_each_input(&args.inputs, |input| {
+            pipeline::run_diarize_input(&engines, input, &options)
+        }),
+        Err(e) => report(Err(e)),
+    }
+}
+
+/// Options from the command line and the models they need, loaded once for all inputs.
+fn prepare(
+    args: &TranscribeArgs,
+    progress: bool,
+    load: fn(&Options) -> Result<Engines>,
+) -> Result<(Options, Engines)> {
+    let options = transcribe_options(args, progress)?;
+    let engines = load(&options)?;
+    Ok((options, engines))
 }
 
 /// Runs `work` on every input; a failed input is reported in one line and the

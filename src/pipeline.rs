@@ -59,10 +59,9 @@ pub struct Engines {
 impl Engines {
     /// Loads the models a transcription run needs.
     pub fn load(options: &Options) -> Result<Self> {
-        let summary = models::check_whisper_ggml(&options.model)?;
         let transcriber = Transcriber::load(&options.model, options.params.clone())?;
         let mut engines = Self::load_without_whisper(options)?;
-        engines.model_info.name = summary.name.clone();
+        engines.model_info.name = transcriber.summary().name.clone();
         engines.model_info.path = options.model.display().to_string();
         engines.model_info.sha256 = models::sha256_file(&options.model)?;
         engines.transcriber = Some(transcriber);
@@ -272,6 +271,21 @@ pub fn run_input(engines: &Engines, input: &Path, options: &Options) -> Result<V
     )?;
     resume_cache(engines, options, input, &transcript.source.sha256).remove();
     Ok(written)
+}
+
+/// Diarizes one input and writes the requested formats (RTTM, JSON turns).
+pub fn run_diarize_input(
+    engines: &Engines,
+    input: &Path,
+    options: &Options,
+) -> Result<Vec<PathBuf>> {
+    let transcript = diarize_input(engines, input, options)?;
+    export::write_all(
+        &transcript,
+        &options.out_dir,
+        &output_stem(input),
+        &options.formats,
+    )
 }
 
 /// Where a killed run's finished chunks wait: under the output folder, keyed by

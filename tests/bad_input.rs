@@ -179,8 +179,7 @@ fn damaged_chunk_is_skipped_reported_and_the_rest_transcribed() {
         stderr.contains(&victim_name),
         "reported on stderr: {stderr}"
     );
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("playlist.json")).unwrap()).unwrap();
+    let json: serde_json::Value = read_json(&out.join("playlist.json"));
     let gaps = json["source"]["gaps"].as_array().unwrap();
     assert!(
         gaps.iter()

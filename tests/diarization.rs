@@ -69,9 +69,7 @@ fn every_word_has_a_speaker_and_names_come_from_the_map() {
         "SPEAKER_00=Diane",
         call.to_str().unwrap(),
     ]);
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.path().join("sample.json")).unwrap())
-            .unwrap();
+    let json: serde_json::Value = read_json(&out.path().join("sample.json"));
     assert_eq!(json["speakers"].as_array().unwrap().len(), 2);
     assert!(words(&json).iter().all(|w| w["speaker"].is_string()));
     // Diane opens the call ("Hello?" at 6.7 s), so she is SPEAKER_00; she says
@@ -102,8 +100,7 @@ fn every_word_has_a_speaker_and_names_come_from_the_map() {
         "SPEAKER_01=Sheila",
         json_path.to_str().unwrap(),
     ]);
-    let renamed: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let renamed: serde_json::Value = read_json(&json_path);
     assert_eq!(name_of(&renamed, "SPEAKER_01"), "Sheila");
     assert_eq!(renamed["segments"], json["segments"]);
     let txt = std::fs::read_to_string(out.path().join("sample.txt")).unwrap();
@@ -142,8 +139,7 @@ fn enrollment_names_speakers_by_voice() {
         &format!("Sheila={}", sheila.display()),
         call.to_str().unwrap(),
     ]);
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("sample.json")).unwrap()).unwrap();
+    let json: serde_json::Value = read_json(&out.join("sample.json"));
     let turn_at = |t: f64| {
         json["turns"]
             .as_array()
@@ -168,9 +164,7 @@ fn roster_handles_name_speakers_only_when_asked() {
     let o = out.path().to_str().unwrap();
     let playlist = sample("space/playlist.m3u8");
     run_ok(&["diarize", "--out", o, playlist.to_str().unwrap()]);
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.path().join("playlist.json")).unwrap())
-            .unwrap();
+    let json: serde_json::Value = read_json(&out.path().join("playlist.json"));
     assert!(json["metadata"]["title"].is_string());
     assert_eq!(
         json["speakers"].as_array().unwrap().len(),
@@ -192,8 +186,7 @@ fn roster_handles_name_speakers_only_when_asked() {
         "SPEAKER_00=@marcusreedlive",
         json_path.to_str().unwrap(),
     ]);
-    let renamed: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let renamed: serde_json::Value = read_json(&json_path);
     assert_eq!(name_of(&renamed, "SPEAKER_00"), "Marcus Reed");
     let bad = spacescribe(&[
         "rename",

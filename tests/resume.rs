@@ -24,10 +24,6 @@ fn finished_chunks(out: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-fn read_json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 #[test]
 fn killed_run_resumes_to_the_same_output() {
     let input = sample("space/space.m4a");

@@ -61,9 +61,7 @@ fn space_reference() -> String {
 }
 
 fn speech_start() -> f64 {
-    let truth: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(sample("space/truth.json")).unwrap())
-            .unwrap();
+    let truth: serde_json::Value = read_json(&sample("space/truth.json"));
     truth["speech_start"].as_f64().unwrap()
 }
 
@@ -136,9 +134,7 @@ fn decode_writes_16k_mono_wav_of_the_right_length() {
     let reader = hound::WavReader::open(&wav).unwrap();
     let spec = reader.spec();
     assert_eq!((spec.sample_rate, spec.channels), (16_000, 1));
-    let truth: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(sample("space/truth.json")).unwrap())
-            .unwrap();
+    let truth: serde_json::Value = read_json(&sample("space/truth.json"));
     let expected = truth["duration"].as_f64().unwrap();
     let got = reader.duration() as f64 / 16_000.0;
     assert!((got - expected).abs() < 0.1, "{got} vs {expected}");
@@ -159,9 +155,7 @@ fn no_diarize_gives_words_without_speakers() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.path().join("jfk.json")).unwrap())
-            .unwrap();
+    let json: serde_json::Value = read_json(&out.path().join("jfk.json"));
     assert!(json.get("speakers").is_none());
     assert!(words(&json).iter().all(|w| w["speaker"].is_null()));
     assert!(

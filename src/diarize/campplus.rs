@@ -689,7 +689,7 @@ mod tests {
     /// Timing, not correctness: `cargo test --release --lib bench_embed -- --ignored
     /// --nocapture`, with RAYON_NUM_THREADS=1 or 2.
     #[test]
-    #[ignore]
+    #[ignore = "timing, not a check"]
     fn bench_embed() {
         let audio = sample_call();
         let time = |label: &str, runs: u32, f: &dyn Fn()| {

@@ -5,6 +5,7 @@
 
 pub mod metadata;
 
+use crate::diarize::cluster::{cosine_distance, normalized};
 use crate::error::{Error, Result};
 use crate::transcript::{SpaceMetadata, Speaker, Transcript};
 use std::collections::BTreeMap;
@@ -116,10 +117,7 @@ pub fn match_voiceprints(
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let na = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let nb = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    dot / (na * nb).max(1e-12)
+    1.0 - cosine_distance(&normalized(a), &normalized(b))
 }
 
 /// The user's map, with handles resolved; unknown ids are an error so a typo

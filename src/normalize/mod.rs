@@ -107,7 +107,7 @@ mod tests {
 
     /// Manual check on real files: `SPACESCRIBE_PROBE=a.m4a:b.m3u8 cargo test --lib -- --ignored --nocapture probe_files`.
     #[test]
-    #[ignore]
+    #[ignore = "manual probe of files named in SPACESCRIBE_PROBE"]
     fn probe_files() {
         let _ = tracing_subscriber::fmt()
             .with_writer(std::io::stderr)

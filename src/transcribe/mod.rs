@@ -39,6 +39,7 @@ pub struct RawSegment {
 /// The loaded model and how to run it.
 pub struct Transcriber {
     context: WhisperContext,
+    summary: crate::models::GgmlSummary,
     model_path: PathBuf,
     params: TranscribeParams,
 }
@@ -86,6 +87,7 @@ impl Transcriber {
             .map_err(|e| Error::model(model_path, format!("whisper.cpp cannot load it: {e}")))?;
         Ok(Transcriber {
             context,
+            summary,
             model_path: model_path.to_path_buf(),
             params,
         })
@@ -240,6 +242,11 @@ impl Transcriber {
             });
         }
         Ok(segments)
+    }
+
+    /// What the model file says about itself (checked once, at load).
+    pub fn summary(&self) -> &crate::models::GgmlSummary {
+        &self.summary
     }
 
     pub fn model_path(&self) -> &Path {

@@ -31,6 +31,11 @@ pub fn spacescribe(args: &[&str]) -> Output {
         .expect("binary runs")
 }
 
+/// A JSON file, parsed.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 /// Transcribes `input` into `out` and returns the parsed JSON transcript.
 pub fn transcribe_json(input: &Path, out: &Path) -> serde_json::Value {
     let output = spacescribe(&[
@@ -47,8 +52,7 @@ pub fn transcribe_json(input: &Path, out: &Path) -> serde_json::Value {
         String::from_utf8_lossy(&output.stderr)
     );
     let stem = input.file_stem().unwrap().to_string_lossy();
-    let text = std::fs::read_to_string(out.join(format!("{stem}.json"))).unwrap();
-    serde_json::from_str(&text).unwrap()
+    read_json(&out.join(format!("{stem}.json")))
 }
 
 /// Words of the transcript, in order.
