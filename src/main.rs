@@ -63,7 +63,7 @@ struct TranscribeArgs {
     /// Comma-separated formats: json,vtt,srt,txt,rttm (rttm only when speakers are known).
     #[arg(long, default_value = "json,vtt,srt,txt,rttm")]
     formats: String,
-    /// A whisper.cpp ggml model file [default: models/ggml-tiny.en.bin].
+    /// A whisper.cpp ggml model file [default: models/ggml-tiny.en-q8_0.bin].
     #[arg(long)]
     model: Option<PathBuf>,
     /// The Silero VAD ggml file [default: models/ggml-silero-v6.2.0.bin].
@@ -375,8 +375,7 @@ fn transcribe_options(args: &TranscribeArgs, progress: bool) -> Result<Options> 
 }
 
 fn decode(input: &std::path::Path, out: &std::path::Path) -> Result<()> {
-    let loaded = normalize::load_recording(input)?;
-    normalize::write_wav(out, &loaded.audio)
+    normalize::decode_to_wav(input, out).map(drop)
 }
 
 fn run_models(cmd: ModelsCommand) -> Result<()> {

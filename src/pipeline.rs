@@ -109,16 +109,17 @@ fn enroll(diarizer: Option<&Diarizer>, names: &NameRequest) -> Result<Vec<(Strin
         .enroll
         .iter()
         .map(|(name, clip)| {
-            let audio = normalize::load_recording(clip)?.audio;
-            Ok((name.clone(), diarizer.voiceprint(&audio.samples)?))
+            let audio = normalize::load_recording(clip, None)?.audio;
+            Ok((name.clone(), diarizer.voiceprint(&audio.read_all()?)?))
         })
         .collect()
 }
 
 /// Transcribes one input into the transcript model (nothing written).
 pub fn transcribe_input(engines: &Engines, input: &Path, options: &Options) -> Result<Transcript> {
-    let LoadedRecording { audio, source } =
-        with_spinner(options, "decoding", || normalize::load_recording(input))?;
+    let LoadedRecording { audio, source } = with_spinner(options, "decoding", || {
+        normalize::load_recording(input, Some(&options.out_dir))
+    })?;
     let speech = with_spinner(options, "finding speech", || {
         engines
             .detector
@@ -163,8 +164,9 @@ pub fn transcribe_input(engines: &Engines, input: &Path, options: &Options) -> R
 
 /// Diarizes one input without transcribing it: turns and speakers only.
 pub fn diarize_input(engines: &Engines, input: &Path, options: &Options) -> Result<Transcript> {
-    let LoadedRecording { audio, source } =
-        with_spinner(options, "decoding", || normalize::load_recording(input))?;
+    let LoadedRecording { audio, source } = with_spinner(options, "decoding", || {
+        normalize::load_recording(input, Some(&options.out_dir))
+    })?;
     let diarization = diarize(engines, &audio, options)?;
     let mut transcript = bare_transcript(engines, source, options);
     add_speakers(&mut transcript, engines, &diarization, input, options)?;

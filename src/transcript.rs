@@ -64,15 +64,20 @@ pub struct SourceInfo {
     pub gaps: Vec<Gap>,
 }
 
-/// EBU R128 measurements of the source (all channels, source rate).
+/// EBU R128 loudness of the 16 kHz mono mix the models hear, and the source's peak.
+///
+/// Integrated loudness and range follow ITU-R BS.1770 / EBU Tech 3342 on the mono mix
+/// (mean of the channels), not on each source channel: a stereo source carrying the same
+/// signal in both channels reads 3 LU lower here than a BS.1770 meter summing both
+/// channels would show. The peak is the largest source sample (not an oversampled true peak).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Default)]
 pub struct Loudness {
     /// Integrated loudness in LUFS; `None` when the input is too short or silent to gate.
     pub integrated_lufs: Option<f64>,
     /// Loudness range in LU.
     pub range_lu: Option<f64>,
-    /// True peak in dBTP (maximum over channels).
-    pub true_peak_dbtp: Option<f64>,
+    /// Largest absolute source sample over all channels, in dBFS (0 means clipping is likely).
+    pub sample_peak_dbfs: Option<f64>,
 }
 
 /// A stretch of the recording that is not real audio.

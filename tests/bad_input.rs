@@ -209,7 +209,7 @@ fn missing_model_is_a_clear_error() {
 #[test]
 fn truncated_model_is_refused_not_crashed() {
     let dir = tempfile::tempdir().unwrap();
-    let model = std::fs::read(models_dir().join("ggml-tiny.en.bin")).unwrap();
+    let model = std::fs::read(models_dir().join("ggml-tiny.en-q8_0.bin")).unwrap();
     let cut = write(dir.path(), "cut.bin", &model[..model.len() / 2]);
     let output = spacescribe(&[
         "transcribe",

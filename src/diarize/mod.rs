@@ -81,7 +81,7 @@ impl Diarizer {
     }
 
     pub fn run(&self, audio: &Audio, params: &DiarizeParams) -> Result<Diarization> {
-        let offsets = window_offsets(audio.samples.len(), params.window_step_seconds);
+        let offsets = window_offsets(audio.len() as usize, params.window_step_seconds);
         let activations = self.segment(audio, &offsets)?;
         let locals = clean_speech(&activations, &offsets, params);
         let max_samples = (params.max_embed_seconds * SAMPLE_RATE as f32) as usize;
@@ -89,7 +89,7 @@ impl Diarizer {
         let weights: Vec<f32> = locals.iter().map(|l| l.clean_seconds()).collect();
         let labels = cluster::cluster(&embeddings, &weights, &params.cluster);
         let reconstruction = Reconstruction::new(
-            audio.samples.len() as u64,
+            audio.len(),
             &offsets,
             &activations,
             &locals,
@@ -105,7 +105,11 @@ impl Diarizer {
         let batches: Vec<Vec<Vec<[f32; 3]>>> = offsets
             .par_chunks(BATCH)
             .map(|batch| {
-                let windows: Vec<&[f32]> = batch.iter().map(|&o| window(audio, o)).collect();
+                let windows = batch
+                    .iter()
+                    .map(|&o| audio.read(o, o + WINDOW_SAMPLES as u64))
+                    .collect::<Result<Vec<_>>>()?;
+                let windows: Vec<&[f32]> = windows.iter().map(Vec::as_slice).collect();
                 self.segmenter.batch_activations(&windows)
             })
             .collect::<Result<_>>()?;
@@ -122,17 +126,11 @@ impl Diarizer {
         locals
             .par_iter()
             .map(|local| {
-                let clip = local.gather(&audio.samples, max_samples);
+                let clip = local.gather(audio, max_samples)?;
                 self.embedder.embed(&clip)
             })
             .collect()
     }
-}
-
-fn window(audio: &Audio, offset: u64) -> &[f32] {
-    let start = offset as usize;
-    let end = (start + WINDOW_SAMPLES).min(audio.samples.len());
-    &audio.samples[start.min(end)..end]
 }
 
 /// Window starts every `step` seconds, plus one flush with the end so the tail

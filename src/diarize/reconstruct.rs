@@ -9,6 +9,8 @@ use super::Diarization;
 use super::cluster::normalized;
 use super::segmentation::{self, FrameTiming};
 use crate::assign::SpeakerTurn;
+use crate::audio::Audio;
+use crate::error::Result;
 use std::collections::HashMap;
 
 /// One window's local speaker with enough clean speech to embed.
@@ -52,16 +54,15 @@ impl LocalSpeaker {
 
     /// The clean speech, concatenated, at most `max_samples` of it: CAM++ costs
     /// grow faster than linearly with length, and a few seconds identify a voice.
-    pub fn gather(&self, samples: &[f32], max_samples: usize) -> Vec<f32> {
+    pub fn gather(&self, audio: &Audio, max_samples: usize) -> Result<Vec<f32>> {
         let mut clip = Vec::new();
         for &(a, b) in &self.ranges {
-            let (a, b) = (a as usize, (b as usize).min(samples.len()));
-            let room = max_samples.saturating_sub(clip.len());
+            let room = max_samples.saturating_sub(clip.len()) as u64;
             if a < b && room > 0 {
-                clip.extend_from_slice(&samples[a..b.min(a.saturating_add(room))]);
+                clip.extend(audio.read(a, b.min(a.saturating_add(room)))?);
             }
         }
-        clip
+        Ok(clip)
     }
 }
 
@@ -263,9 +264,13 @@ mod tests {
         };
         let local = LocalSpeaker::new(0, 1, 1000, vec![0, 1, 2, 5], &timing);
         assert_eq!(local.ranges, vec![(1150, 1450), (1650, 1750)]);
-        let samples: Vec<f32> = (0..2000).map(|i| i as f32).collect();
-        assert_eq!(local.gather(&samples, usize::MAX).len(), 400);
-        assert_eq!(local.gather(&samples, 350).len(), 350);
+        let audio = Audio::from_samples((0..2000).map(|i| i as f32).collect());
+        assert_eq!(local.gather(&audio, usize::MAX).unwrap().len(), 400);
+        let capped = local.gather(&audio, 350).unwrap();
+        assert_eq!(
+            (capped.len(), capped[0], capped[349]),
+            (350, 1150.0, 1699.0)
+        );
     }
 
     #[test]

@@ -222,15 +222,16 @@ impl Decoder {
         sink: &mut dyn FnMut(DecodeEvent) -> bool,
     ) -> Result<u64> {
         let path = self.path.clone();
-        guarded(&path, || self.run_guarded(block_frames.max(1), sink))
+        let mut run = RunState::new(block_frames.max(1), self.trim);
+        run.expected = self.track_frames();
+        guarded(&path, || self.run_guarded(run, sink))
     }
 
     fn run_guarded(
         &mut self,
-        block_frames: usize,
+        mut run: RunState,
         sink: &mut dyn FnMut(DecodeEvent) -> bool,
     ) -> Result<u64> {
-        let mut run = RunState::new(block_frames, self.trim);
         loop {
             let packet = match self.format.next_packet() {
                 Ok(Some(p)) => p,
@@ -298,10 +299,13 @@ impl Decoder {
             if !go_on {
                 return Ok(run.decoded);
             }
+            if run.keep == Some(0) {
+                break;
+            }
         }
         run.flush(sink);
         if run.decoded > 0 {
-            self.warn_if_cut_short(run.decoded);
+            self.warn_if_cut_short(&run);
             return Ok(run.decoded);
         }
         Err(match run.unsupported {
@@ -356,7 +360,7 @@ impl Decoder {
         }
         tracing::debug!("{}: stopped reading: {why}", self.path.display());
         run.flush(sink);
-        let rest = self.remaining_seconds(run.decoded);
+        let rest = self.remaining_seconds(run);
         if rest > 0.0 {
             sink(DecodeEvent::Undecodable {
                 seconds: rest,
@@ -371,8 +375,8 @@ impl Decoder {
 
     /// A file that ends well before its header says is most likely truncated; the audio
     /// that is there is kept, but the user should know.
-    fn warn_if_cut_short(&self, decoded: u64) {
-        let missing = self.remaining_seconds(decoded);
+    fn warn_if_cut_short(&self, run: &RunState) {
+        let missing = self.remaining_seconds(run);
         if missing > 1.0 {
             tracing::warn!(
                 "{}: ends {missing:.1} s before the length its header gives (truncated file?)",
@@ -381,15 +385,20 @@ impl Decoder {
         }
     }
 
-    /// Seconds the track claims beyond what was decoded (0 when it does not say).
-    fn remaining_seconds(&self, decoded: u64) -> f64 {
-        let track = self.format.tracks().iter().find(|t| t.id == self.track_id);
-        match track.and_then(|t| t.num_frames) {
-            Some(total) if total > decoded && self.info.sample_rate > 0 => {
-                (total - decoded) as f64 / f64::from(self.info.sample_rate)
+    /// Seconds the run was expected to yield beyond what it decoded (0 when unknown).
+    fn remaining_seconds(&self, run: &RunState) -> f64 {
+        match run.expected {
+            Some(total) if total > run.decoded && self.info.sample_rate > 0 => {
+                (total - run.decoded) as f64 / f64::from(self.info.sample_rate)
             }
             _ => 0.0,
         }
+    }
+
+    /// Frames the track header claims.
+    fn track_frames(&self) -> Option<u64> {
+        let track = self.format.tracks().iter().find(|t| t.id == self.track_id);
+        track.and_then(|t| t.num_frames)
     }
 
     fn packet_seconds(&self, dur: u64) -> f64 {
@@ -417,6 +426,8 @@ struct RunState {
     skip: u64,
     /// Frames still to keep before the rest is dropped (encoder padding).
     keep: Option<u64>,
+    /// Frames the run should yield, when known, to report what is missing.
+    expected: Option<u64>,
 }
 
 impl RunState {
@@ -431,6 +442,7 @@ impl RunState {
             errors_in_row: 0,
             next_ts: None,
             unsupported: None,
+            expected: None,
         }
     }
 
@@ -477,7 +489,9 @@ impl RunState {
         self.pending.samples.extend_from_slice(&self.scratch);
         let block_len = self.block_frames.saturating_mul(usize::from(channels));
         while self.pending.samples.len() >= block_len {
-            let rest = self.pending.samples.split_off(block_len);
+            let mut rest = Vec::with_capacity(block_len);
+            rest.extend_from_slice(&self.pending.samples[block_len..]);
+            self.pending.samples.truncate(block_len);
             let full = std::mem::replace(&mut self.pending.samples, rest);
             if !sink(DecodeEvent::Pcm(PcmBlock {
                 rate,

@@ -3,7 +3,7 @@
 //! and PyPI, so their inputs come from the environment:
 //!
 //! ```text
-//! SPACESCRIBE_TEST_GGML=/tmp/ggml-tiny.en.bin SPACESCRIBE_TEST_WAV=jfk.wav \
+//! SPACESCRIBE_TEST_GGML=/tmp/ggml-tiny.en-q8_0.bin SPACESCRIBE_TEST_WAV=jfk.wav \
 //!     cargo test --lib models::smoke::converted -- --ignored --nocapture
 //! SPACESCRIBE_TEST_FETCH_DIR=/tmp/models cargo test --lib models::smoke::fetch -- --ignored
 //! ```

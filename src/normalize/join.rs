@@ -1,22 +1,24 @@
-//! Joining decoded parts into one 16 kHz timeline, in order, sample-exact.
+//! Joining decoded parts into one 16 kHz timeline, in order, sample-exact, streamed to
+//! a sink (memory, a spill file, a WAV file).
 //!
 //! Producers turn a [`Recording`] into an ordered stream of [`Piece`]s: audio blocks,
 //! silence standing in for what is missing or undecodable, and zero-length marks. The
-//! [`Assembler`] consumes them in batches: it measures loudness of the blocks of a
-//! batch in parallel while it resamples them in order through one continuous
-//! [`ResampleStream`], so there is no seam between blocks or chunks and each piece
-//! starts at the 16 kHz sample its cumulative source position maps to.
+//! [`Assembler`] consumes them in batches: it resamples a batch in order through one
+//! continuous [`ResampleStream`] (so there is no seam between blocks, ranges or chunks
+//! and each piece starts at the 16 kHz sample its cumulative source position maps to)
+//! while the previous batch's output is measured for loudness and written out.
 //!
-//! - Single files are decoded sequentially on a producer thread (symphonia decodes one
-//!   stream front to back) and handed over through a small bounded channel, so only a
-//!   few blocks ever exist at the source rate; resampling and loudness run alongside.
+//! - Single files are decoded front to back on a producer thread and handed over
+//!   through a small bounded channel; the assembler works alongside on the other core.
 //! - Playlists are decoded a batch of chunks at a time in parallel (chunks are
-//!   independent ADTS streams), then assembled in order, with timestamp gaps and
-//!   damaged or missing chunks filled with silence.
+//!   independent ADTS streams), with timestamp gaps and damaged or missing chunks filled
+//!   with silence.
+//!
+//! Only a few batches ever exist at the source rate, so memory does not grow with length.
 
 use super::loudness;
 use super::resample::{ResampleStream, downmix};
-use crate::audio::{SAMPLE_RATE, seconds};
+use crate::audio::{SAMPLE_RATE, SampleSink, seconds};
 use crate::error::{Error, Result};
 use crate::ingest::decode::{DecodeEvent, Decoder, PcmBlock, StreamInfo};
 use crate::ingest::{Part, Recording, adts, id3};
@@ -59,23 +61,29 @@ impl From<DecodeEvent> for Piece {
 
 /// The joined result.
 pub struct Joined {
-    pub samples: Vec<f32>,
+    /// Number of 16 kHz samples written to the sink.
+    pub length: u64,
     pub gaps: Vec<Gap>,
     pub loudness: Loudness,
     /// Format of the (first decoded) source.
     pub info: StreamInfo,
 }
 
-/// Decodes every part of `rec` and joins them.
-pub fn decode_and_join(rec: &Recording) -> Result<Joined> {
+/// Decodes every part of `rec` and joins them into `sink`.
+pub fn decode_and_join(rec: &Recording, sink: &mut (dyn SampleSink + Send)) -> Result<Joined> {
     match rec.kind {
-        crate::ingest::Kind::File => join_file(&rec.parts[0]),
-        crate::ingest::Kind::Hls => join_playlist(rec),
+        crate::ingest::Kind::File => join_file(&rec.parts[0], sink),
+        crate::ingest::Kind::Hls => join_playlist(rec, sink),
     }
 }
 
-/// Single file: decode on a producer thread, assemble on this one.
-fn join_file(part: &Part) -> Result<Joined> {
+/// Single file, front to back: decode on a producer thread, assemble on this one.
+///
+/// Decoding ranges of an MP4 in parallel (a decoder per range, seeked just before it)
+/// was tried and dropped: on 2 cores it took the same wall time (this pipeline already
+/// keeps both cores busy, the decoder on one, resampling, loudness and writing on the
+/// other) with twice the memory.
+fn join_file(part: &Part, sink: &mut (dyn SampleSink + Send)) -> Result<Joined> {
     let mut decoder = Decoder::open_file(&part.path)?;
     // The rate may only be known from the first frame; 48 kHz sizes blocks until then.
     let rate = Some(decoder.info().sample_rate)
@@ -83,77 +91,107 @@ fn join_file(part: &Part) -> Result<Joined> {
         .unwrap_or(48_000);
     let block_frames = rate as usize * BLOCK_SECONDS;
     let (tx, rx) = mpsc::sync_channel::<Piece>(QUEUE_BLOCKS);
-    let mut asm = Assembler::default();
-    asm.reserve_seconds(decoder.claimed_seconds().unwrap_or(0.0));
+    let mut asm = Assembler::new(sink);
     let (decoded, info) = std::thread::scope(|s| {
         let producer = s.spawn(move || {
             let decoded = decoder.run(block_frames, &mut |e| tx.send(e.into()).is_ok())?;
             Ok((decoded, decoder.info().clone()))
         });
+        let mut assembled = Ok(());
         while let Ok(first) = rx.recv() {
             let mut batch = vec![first];
             batch.extend(rx.try_iter().take(rayon::current_num_threads().max(2)));
-            asm.push_batch(batch);
+            assembled = asm.push_batch(batch);
+            if assembled.is_err() {
+                break;
+            }
         }
-        producer
+        // Dropping the receiver stops the producer at its next block.
+        drop(rx);
+        let produced = producer
             .join()
-            .unwrap_or_else(|_| Err(Error::input(&part.path, "decoder thread crashed")))
+            .unwrap_or_else(|_| Err(Error::input(&part.path, "decoder thread crashed")));
+        assembled.and(produced)
     })?;
     tracing::debug!("{}: decoded {decoded} frames", part.path.display());
-    Ok(asm.finish(info))
+    asm.finish(info)
 }
 
-/// Playlist: decode chunks in parallel batches, assemble each batch in order.
-fn join_playlist(rec: &Recording) -> Result<Joined> {
+/// Playlist: decode chunks in parallel batches; each batch is assembled in order
+/// while the next one decodes.
+fn join_playlist(rec: &Recording, sink: &mut (dyn SampleSink + Send)) -> Result<Joined> {
     let batch_len = rayon::current_num_threads().max(1) * 2;
-    let mut asm = Assembler::default();
-    asm.reserve_seconds(rec.parts.iter().filter_map(|p| p.nominal_seconds).sum());
-    let mut clock = ChunkClock::default();
-    let mut first_info: Option<StreamInfo> = None;
-    let mut first_error: Option<Error> = None;
+    let mut asm = Assembler::new(sink);
+    let mut order = PlaylistOrder::default();
+    let mut ready: Vec<Piece> = Vec::new();
     for (batch, parts) in rec.parts.chunks(batch_len).enumerate() {
         let first = batch * batch_len;
-        let decoded: Vec<Result<DecodedChunk>> = (first..first + parts.len())
-            .into_par_iter()
-            .map(|i| decode_chunk(&rec.parts[i], previous_part(&rec.parts, i)))
-            .collect();
+        let (decoded, assembled) = rayon::join(
+            || {
+                (first..first + parts.len())
+                    .into_par_iter()
+                    .map(|i| decode_chunk(&rec.parts[i], previous_part(&rec.parts, i)))
+                    .collect::<Vec<_>>()
+            },
+            || asm.push_batch(std::mem::take(&mut ready)),
+        );
+        assembled?;
+        ready = order.place(parts, decoded);
+    }
+    asm.push_batch(ready)?;
+    match order.first_info {
+        Some(info) => asm.finish(info),
+        None => Err(Error::input(
+            &rec.path,
+            format!(
+                "no chunk of the playlist could be decoded (first failure: {})",
+                order
+                    .first_error
+                    .map_or_else(|| "none".into(), |e| e.to_string())
+            ),
+        )),
+    }
+}
+
+/// Puts decoded chunks on the timeline in playlist order: marks discontinuities,
+/// fills timestamp gaps and failed chunks with silence.
+#[derive(Default)]
+struct PlaylistOrder {
+    clock: ChunkClock,
+    first_info: Option<StreamInfo>,
+    first_error: Option<Error>,
+}
+
+impl PlaylistOrder {
+    fn place(&mut self, parts: &[Part], decoded: Vec<Result<DecodedChunk>>) -> Vec<Piece> {
         let mut pieces = Vec::new();
         for (part, chunk) in parts.iter().zip(decoded) {
             if part.discontinuity {
                 pieces.push(Piece::Mark {
                     reason: format!("discontinuity before {}", part.name),
                 });
-                clock.reset();
+                self.clock.reset();
             }
             match chunk {
                 Ok(chunk) => {
-                    pieces.extend(clock.gap_before(&part.name, chunk.info.id3_timestamp));
-                    clock.advance(chunk.info.id3_timestamp, chunk.seconds());
-                    first_info.get_or_insert_with(|| chunk.info.clone());
+                    let ts = chunk.info.id3_timestamp;
+                    pieces.extend(self.clock.gap_before(&part.name, ts));
+                    self.clock.advance(ts, chunk.seconds());
+                    self.first_info.get_or_insert_with(|| chunk.info.clone());
                     pieces.extend(chunk.events.into_iter().map(Piece::from));
                 }
                 Err(e) => {
                     let seconds = part.nominal_seconds.unwrap_or(0.0);
-                    clock.skip(seconds);
+                    self.clock.skip(seconds);
                     pieces.push(Piece::Silence {
                         seconds,
                         reason: chunk_failure(part, &e),
                     });
-                    first_error.get_or_insert(e);
+                    self.first_error.get_or_insert(e);
                 }
             }
         }
-        asm.push_batch(pieces);
-    }
-    match first_info {
-        Some(info) => Ok(asm.finish(info)),
-        None => Err(Error::input(
-            &rec.path,
-            format!(
-                "no chunk of the playlist could be decoded (first failure: {})",
-                first_error.map_or_else(|| "none".into(), |e| e.to_string())
-            ),
-        )),
+        pieces
     }
 }
 
@@ -272,17 +310,22 @@ fn add_ticks(ts: u64, seconds: f64) -> u64 {
 /// The 16 kHz timeline being built, and what was found along it.
 #[derive(Default)]
 struct Timeline {
+    /// Output not yet handed to the sink.
     out: Vec<f32>,
+    /// Output samples already handed to the sink.
+    flushed: u64,
     stream: Option<ResampleStream>,
     /// Gaps in 16 kHz samples: (start, end, reason).
     gaps: Vec<(u64, u64, String)>,
+    /// Largest absolute source sample, over all channels.
+    peak: f32,
 }
 
 impl Timeline {
     fn position(&self) -> u64 {
         self.stream
             .as_ref()
-            .map_or(self.out.len() as u64, |s| s.position())
+            .map_or(self.flushed + self.out.len() as u64, |s| s.position())
     }
 
     /// The resampler for `rate`, starting a new run when the rate changes.
@@ -292,13 +335,15 @@ impl Timeline {
         {
             old.finish(&mut self.out);
         }
+        let at = self.flushed + self.out.len() as u64;
         self.stream
-            .get_or_insert_with(|| ResampleStream::new(rate, &self.out))
+            .get_or_insert_with(|| ResampleStream::new(rate, at))
     }
 
     fn push(&mut self, piece: &Piece) {
         match piece {
             Piece::Pcm(block) => {
+                self.peak = block.samples.iter().fold(self.peak, |m, s| m.max(s.abs()));
                 let mono = downmix(&block.samples, usize::from(block.channels));
                 let mut out = std::mem::take(&mut self.out);
                 self.stream_for(block.rate).push(&mono, &mut out);
@@ -332,83 +377,101 @@ impl Timeline {
         self.gaps.push((start, end, reason.to_string()));
     }
 
-    fn finish(mut self) -> (Vec<f32>, Vec<Gap>) {
+    /// Output ready for the sink, taken out of the timeline.
+    fn take_ready(&mut self) -> Vec<f32> {
+        let next = Vec::with_capacity(self.out.len());
+        let ready = std::mem::replace(&mut self.out, next);
+        self.flushed += ready.len() as u64;
+        ready
+    }
+
+    fn finish_stream(&mut self) {
         if let Some(stream) = self.stream.take() {
             stream.finish(&mut self.out);
         }
-        let gaps = self
-            .gaps
-            .into_iter()
+    }
+
+    fn gaps(&self) -> Vec<Gap> {
+        self.gaps
+            .iter()
             .map(|(s, e, reason)| Gap {
-                start: seconds(s),
-                end: seconds(e),
-                reason,
+                start: seconds(*s),
+                end: seconds(*e),
+                reason: reason.clone(),
             })
-            .collect();
-        (self.out, gaps)
+            .collect()
     }
 }
 
-/// Consumes pieces in order: resampling on the timeline, loudness per block in parallel.
-#[derive(Default)]
-pub struct Assembler {
+/// Consumes pieces in order and streams the 16 kHz result to a sink. Each batch is
+/// resampled while the previous batch's output is measured for loudness and written,
+/// on the other core.
+pub struct Assembler<'s> {
     timeline: Timeline,
+    output: Output<'s>,
+}
+
+/// The far end of the timeline: loudness meters and the sink.
+struct Output<'s> {
+    sink: &'s mut (dyn SampleSink + Send),
     meters: Vec<loudness::Measured>,
-    /// End of the last block, to continue its loudness gating into the next one.
+    /// End of the last measured output, to continue its loudness gating.
     history: Option<PcmBlock>,
 }
 
-impl Assembler {
-    /// Reserves the output for about `seconds` of audio, so a long recording's 16 kHz
-    /// buffer is not grown (and copied) by doubling, which would transiently need 3x.
-    pub fn reserve_seconds(&mut self, seconds: f64) {
-        // Claims come from headers: cap them at a day's worth rather than trust them.
-        let seconds = seconds.clamp(0.0, 86_400.0) + 1.0;
-        self.timeline
-            .out
-            .reserve_exact((seconds * f64::from(SAMPLE_RATE)) as usize);
+impl Output<'_> {
+    fn measure_and_write(&mut self, ready: Vec<f32>) -> Result<()> {
+        if ready.is_empty() {
+            return Ok(());
+        }
+        let block = PcmBlock {
+            rate: SAMPLE_RATE,
+            channels: 1,
+            samples: ready,
+        };
+        self.meters
+            .extend(loudness::measure(&block, self.history.as_ref()));
+        self.history = Some(loudness::history_of(&block));
+        self.sink.write(&block.samples)
+    }
+}
+
+impl<'s> Assembler<'s> {
+    pub fn new(sink: &'s mut (dyn SampleSink + Send)) -> Self {
+        Assembler {
+            timeline: Timeline::default(),
+            output: Output {
+                sink,
+                meters: Vec::new(),
+                history: None,
+            },
+        }
     }
 
-    pub fn push_batch(&mut self, batch: Vec<Piece>) {
-        let jobs = self.loudness_jobs(&batch);
-        let timeline = &mut self.timeline;
-        let (meters, ()) = rayon::join(
-            || {
-                jobs.par_iter()
-                    .filter_map(|(block, history)| loudness::measure(block, history.as_ref()))
-                    .collect::<Vec<_>>()
-            },
+    pub fn push_batch(&mut self, batch: Vec<Piece>) -> Result<()> {
+        let ready = self.timeline.take_ready();
+        let (output, timeline) = (&mut self.output, &mut self.timeline);
+        let (written, ()) = rayon::join(
+            || output.measure_and_write(ready),
             || batch.iter().for_each(|p| timeline.push(p)),
         );
-        self.meters.extend(meters);
+        written
     }
 
-    /// Pairs each block with the audio just before it (none after a gap or a mark).
-    fn loudness_jobs<'a>(&mut self, batch: &'a [Piece]) -> Vec<(&'a PcmBlock, Option<PcmBlock>)> {
-        let mut jobs = Vec::new();
-        for piece in batch {
-            match piece {
-                Piece::Pcm(block) => {
-                    let next = loudness::history_of(block);
-                    jobs.push((block, self.history.replace(next)));
-                }
-                _ => self.history = None,
-            }
-        }
-        jobs
-    }
-
-    pub fn finish(self, info: StreamInfo) -> Joined {
-        let (samples, gaps) = self.timeline.finish();
+    pub fn finish(mut self, info: StreamInfo) -> Result<Joined> {
+        self.timeline.finish_stream();
+        let ready = self.timeline.take_ready();
+        self.output.measure_and_write(ready)?;
+        let gaps = self.timeline.gaps();
         for g in &gaps {
             tracing::warn!("gap {:.3}-{:.3} s: {}", g.start, g.end, g.reason);
         }
-        Joined {
-            samples,
+        Ok(Joined {
+            length: self.timeline.flushed,
             gaps,
-            loudness: loudness::combine(&self.meters),
+            loudness: loudness::combine(&self.output.meters, self.timeline.peak),
             info,
-        }
+        })
     }
 }
 
@@ -452,17 +515,20 @@ mod tests {
         let lens = [48_001usize, 95_999, 33_333];
         let click_part = 1;
         let click = 50_017;
-        let mut asm = Assembler::default();
+        let mut out = Vec::new();
+        let mut asm = Assembler::new(&mut out);
         for (i, &n) in lens.iter().enumerate() {
             let block = stereo(n, (i == click_part).then_some(click));
-            asm.push_batch(vec![Piece::Pcm(block)]);
+            asm.push_batch(vec![Piece::Pcm(block)]).unwrap();
         }
-        let joined = asm.finish(info());
+        let joined = asm.finish(info()).unwrap();
         let total: u64 = lens.iter().map(|&n| n as u64).sum();
-        assert_eq!(joined.samples.len() as u64, out_len(total, 48_000));
+        assert_eq!(joined.length, out_len(total, 48_000));
+        assert_eq!(out.len() as u64, joined.length);
+        assert_eq!(joined.loudness.sample_peak_dbfs, Some(0.0));
         let src_pos = lens[0] + click;
         let expect = (src_pos as f64 / 3.0).round() as i64;
-        let got = peak_index(&joined.samples) as i64;
+        let got = peak_index(&out) as i64;
         assert!(
             (got - expect).abs() <= 1,
             "click at {got}, expected {expect}"
@@ -472,7 +538,8 @@ mod tests {
 
     #[test]
     fn silence_gaps_are_placed_and_merged() {
-        let mut asm = Assembler::default();
+        let mut out = Vec::new();
+        let mut asm = Assembler::new(&mut out);
         let bad = "undecodable frames in x.m4a".to_string();
         asm.push_batch(vec![
             Piece::Pcm(stereo(48_000, None)),
@@ -489,9 +556,11 @@ mod tests {
                 reason: "discontinuity before c.aac".into(),
             },
             Piece::Pcm(stereo(24_000, None)),
-        ]);
-        let j = asm.finish(info());
-        assert_eq!(j.samples.len(), 16_000 + 12_000 + 8_000 + 8_000);
+        ])
+        .unwrap();
+        let j = asm.finish(info()).unwrap();
+        assert_eq!(j.length, 16_000 + 12_000 + 8_000 + 8_000);
+        assert_eq!(out.len() as u64, j.length);
         assert_eq!(j.gaps.len(), 2);
         assert_eq!((j.gaps[0].start, j.gaps[0].end), (1.0, 1.75));
         assert_eq!(j.gaps[0].reason, bad);

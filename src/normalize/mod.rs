@@ -8,96 +8,135 @@ mod join;
 pub mod loudness;
 pub mod resample;
 
-use crate::audio::{Audio, SAMPLE_RATE};
+use crate::audio::{Audio, AudioBuilder, SAMPLE_RATE, SampleSink, seconds};
 use crate::error::{Error, Result};
 use crate::ingest;
 use crate::transcript::SourceInfo;
-use std::io::{Seek, Write};
-use std::path::Path;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
 
 /// A decoded, normalized recording and what is known about its source.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct LoadedRecording {
     pub audio: Audio,
     pub source: SourceInfo,
 }
 
 /// Opens any supported input, decodes and normalizes it (in parallel), measures loudness.
-pub fn load_recording(path: &Path) -> Result<LoadedRecording> {
+/// With `spill_dir` the 16 kHz audio goes to an unlinked file there instead of memory,
+/// so a recording of any length costs the same memory.
+pub fn load_recording(path: &Path, spill_dir: Option<&Path>) -> Result<LoadedRecording> {
+    let mut builder = match spill_dir {
+        Some(dir) => AudioBuilder::spill_in(dir)?,
+        None => AudioBuilder::Memory(Vec::new()),
+    };
+    let source = normalize_into(path, &mut builder)?;
+    Ok(LoadedRecording {
+        audio: builder.finish()?,
+        source,
+    })
+}
+
+/// Decodes and normalizes `input` straight into a 16 kHz mono 16-bit PCM WAV at `out`,
+/// written atomically (a temporary file beside it, renamed over it when complete).
+pub fn decode_to_wav(input: &Path, out: &Path) -> Result<SourceInfo> {
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    let file = tmp.reopen().map_err(|e| Error::io(out, e))?;
+    let mut wav = WavSink::new(BufWriter::with_capacity(1 << 20, file), out)?;
+    let source = normalize_into(input, &mut wav)?;
+    wav.finalize()?;
+    tmp.as_file().sync_all().map_err(|e| Error::io(out, e))?;
+    tmp.persist(out).map_err(|e| Error::io(out, e.error))?;
+    Ok(source)
+}
+
+fn normalize_into(path: &Path, sink: &mut (dyn SampleSink + Send)) -> Result<SourceInfo> {
     let rec = ingest::open(path)?;
     // Hashing rereads the input; it runs beside the decode rather than after it.
     let (sha256, joined) = std::thread::scope(|s| {
         let hasher = s.spawn(|| rec.sha256());
-        let joined = join::decode_and_join(&rec);
+        let joined = join::decode_and_join(&rec, sink);
         let sha = hasher
             .join()
             .unwrap_or_else(|_| Err(Error::input(path, "hashing thread crashed")));
         (sha, joined)
     });
     let joined = joined?;
-    let audio = Audio {
-        samples: joined.samples,
-    };
-    let source = SourceInfo {
+    Ok(SourceInfo {
         path: path.display().to_string(),
         sha256: sha256?,
         kind: rec.kind.as_str().to_string(),
-        duration: audio.duration_seconds(),
-        samples: audio.samples.len() as u64,
+        duration: seconds(joined.length),
+        samples: joined.length,
         codec: joined.info.codec,
         sample_rate: joined.info.sample_rate,
         channels: joined.info.channels,
         loudness: joined.loudness,
         wall_clock_start: rec.wall_clock_start.clone(),
         gaps: joined.gaps,
-    };
-    Ok(LoadedRecording { audio, source })
+    })
 }
 
-/// Writes `audio` as a 16 kHz mono 16-bit PCM WAV, atomically: it is written to a
-/// temporary file beside `path` and renamed over it, so a reader never sees half a file.
-/// (hound patches the header by seeking back, which `crate::atomic::write_atomic`'s
-/// plain writer cannot do, hence the temporary file here.)
-pub fn write_wav(path: &Path, audio: &Audio) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-    let file = tmp.reopen().map_err(|e| Error::io(path, e))?;
-    write_pcm16(std::io::BufWriter::new(file), &audio.samples).map_err(|e| Error::io(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+/// A streaming 16 kHz mono 16-bit WAV writer. hound patches the header's lengths by
+/// seeking back at the end, hence a real file rather than `crate::atomic`'s writer.
+struct WavSink {
+    writer: hound::WavWriter<BufWriter<std::fs::File>>,
+    path: PathBuf,
 }
 
-fn write_pcm16<W: Write + Seek>(out: W, samples: &[f32]) -> std::io::Result<()> {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: SAMPLE_RATE,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let len = u32::try_from(samples.len())
-        .map_err(|_| std::io::Error::other("too long for a WAV file (over 2^32 samples)"))?;
-    let mut writer = hound::WavWriter::new(out, spec).map_err(hound_io)?;
-    let mut pcm = writer.get_i16_writer(len);
-    for &s in samples {
-        pcm.write_sample(to_i16(s));
+impl WavSink {
+    fn new(out: BufWriter<std::fs::File>, path: &Path) -> Result<WavSink> {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: SAMPLE_RATE,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let writer = hound::WavWriter::new(out, spec).map_err(|e| wav_error(path, e))?;
+        Ok(WavSink {
+            writer,
+            path: path.to_path_buf(),
+        })
     }
-    pcm.flush().map_err(hound_io)?;
-    writer.finalize().map_err(hound_io)
+
+    fn finalize(self) -> Result<()> {
+        self.writer.finalize().map_err(|e| wav_error(&self.path, e))
+    }
+}
+
+impl SampleSink for WavSink {
+    fn write(&mut self, samples: &[f32]) -> Result<()> {
+        // A WAV data chunk's length is a u32 of bytes: 2^31 samples is 37 hours at 16 kHz.
+        if u64::from(self.writer.len()) + samples.len() as u64 > u64::from(u32::MAX / 2) {
+            return Err(Error::io(
+                &self.path,
+                std::io::Error::other("too long for a WAV file (over 2^31 samples)"),
+            ));
+        }
+        let mut pcm = self.writer.get_i16_writer(samples.len() as u32);
+        for &s in samples {
+            pcm.write_sample(to_i16(s));
+        }
+        pcm.flush().map_err(|e| wav_error(&self.path, e))
+    }
 }
 
 fn to_i16(s: f32) -> i16 {
-    (s.clamp(-1.0, 1.0) * 32767.0).round() as i16
+    // Rounds half away from zero like `f32::round`, without its libm call (the cast
+    // truncates toward zero and saturates).
+    let v = s.clamp(-1.0, 1.0) * 32767.0;
+    (v + 0.5f32.copysign(v)) as i16
 }
 
-fn hound_io(e: hound::Error) -> std::io::Error {
+fn wav_error(path: &Path, e: hound::Error) -> Error {
     match e {
-        hound::Error::IoError(io) => io,
-        other => std::io::Error::other(other.to_string()),
+        hound::Error::IoError(io) => Error::io(path, io),
+        other => Error::io(path, std::io::Error::other(other.to_string())),
     }
 }
 
@@ -115,15 +154,16 @@ mod tests {
         let list = std::env::var("SPACESCRIBE_PROBE").unwrap_or_default();
         for p in list.split(':').filter(|p| !p.is_empty()) {
             let t = std::time::Instant::now();
-            match load_recording(Path::new(p)) {
-                Ok(r) if std::env::var("SPACESCRIBE_PROBE_WAV").is_ok() => {
-                    write_wav(Path::new(&format!("{p}.norm.wav")), &r.audio).unwrap()
-                }
+            if std::env::var("SPACESCRIBE_PROBE_WAV").is_ok() {
+                decode_to_wav(Path::new(p), Path::new(&format!("{p}.norm.wav"))).unwrap();
+                continue;
+            }
+            match load_recording(Path::new(p), None) {
                 Ok(r) => println!(
                     "OK {p}: {} [{:.2?}] peak at sample {}",
                     serde_json::to_string(&r.source).unwrap(),
                     t.elapsed(),
-                    peak_index(&r.audio.samples)
+                    peak_index(&r.audio.read_all().unwrap())
                 ),
                 Err(e) => println!("ERR {e}"),
             }
@@ -152,14 +192,15 @@ mod tests {
                 .unwrap();
         }
         w.finalize().unwrap();
-        let rec = load_recording(&src).unwrap();
-        assert_eq!(rec.audio.samples.len(), 16_000);
+        let rec = load_recording(&src, None).unwrap();
+        assert_eq!(rec.audio.len(), 16_000);
         assert_eq!(rec.source.kind, "file");
         assert_eq!(rec.source.codec, "pcm_s16le");
         assert_eq!((rec.source.sample_rate, rec.source.channels), (48_000, 2));
         assert_eq!(rec.source.sha256.len(), 64);
         let out = dir.path().join("out/norm.wav");
-        write_wav(&out, &rec.audio).unwrap();
+        let source = decode_to_wav(&src, &out).unwrap();
+        assert_eq!(source.samples, 16_000);
         let r = hound::WavReader::open(&out).unwrap();
         assert_eq!(r.spec().sample_rate, SAMPLE_RATE);
         assert_eq!(r.len(), 16_000);
@@ -205,7 +246,8 @@ mod tests {
                     #EXT-X-DISCONTINUITY\n#EXTINF:3.0,\nc4.aac\n#EXT-X-ENDLIST\n";
         let path = dir.path().join("space.m3u8");
         std::fs::write(&path, list).unwrap();
-        let rec = load_recording(&path).unwrap();
+        let rec = load_recording(&path, Some(dir.path())).unwrap();
+        let samples = rec.audio.read_all().unwrap();
         let src = &rec.source;
         assert_eq!(src.kind, "hls");
         assert_eq!(src.samples, 16_000 * 17);
@@ -232,9 +274,9 @@ mod tests {
         assert_eq!((gaps[3].0, gaps[3].1), (14.0, 14.0));
         assert!(gaps[3].2.contains("discontinuity"));
         // The silence really is silent, the audio really is audio.
-        let at = |s: f64| rec.audio.samples[(s * 16_000.0) as usize].abs();
+        let at = |s: f64| samples[(s * 16_000.0) as usize].abs();
         let loud = |a: f64, b: f64| {
-            rec.audio.samples[(a * 16_000.0) as usize..(b * 16_000.0) as usize]
+            samples[(a * 16_000.0) as usize..(b * 16_000.0) as usize]
                 .iter()
                 .any(|x| x.abs() > 0.1)
         };
@@ -254,7 +296,7 @@ mod tests {
             "#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXTINF:3,\na.aac\n#EXTINF:3,\nb.aac\n",
         )
         .unwrap();
-        let err = load_recording(&path).unwrap_err().to_string();
+        let err = load_recording(&path, None).unwrap_err().to_string();
         assert!(err.contains("l.m3u8") && err.contains("no chunk"), "{err}");
     }
 }

@@ -69,14 +69,15 @@ impl SpeechDetector {
 
     /// Speech probability per frame of [`regions::FRAME_SAMPLES`] samples.
     pub fn probabilities(&mut self, audio: &Audio) -> Result<Vec<f32>> {
-        if audio.samples.is_empty() {
-            return Ok(Vec::new());
-        }
-        // whisper.cpp takes the length as a C int; feed very long recordings in slices.
-        let mut probs = Vec::with_capacity(audio.samples.len() / regions::FRAME_SAMPLES + 1);
-        for slice in audio.samples.chunks(regions::DETECT_SLICE_SAMPLES) {
+        // Long recordings are read and fed in slices (whisper.cpp also takes the length
+        // as a C int).
+        let total = audio.len();
+        let slice_len = regions::DETECT_SLICE_SAMPLES as u64;
+        let mut probs = Vec::with_capacity((total / regions::FRAME_SAMPLES as u64) as usize + 1);
+        for start in (0..total).step_by(slice_len as usize) {
+            let slice = audio.read(start, start + slice_len)?;
             self.context
-                .detect_speech(slice)
+                .detect_speech(&slice)
                 .map_err(|e| Error::stage(&self.model_path, "speech detection", format!("{e}")))?;
             probs.extend_from_slice(self.context.probabilities());
         }
@@ -86,7 +87,7 @@ impl SpeechDetector {
     /// Finds the speech regions and cuts them into transcription chunks.
     pub fn map(&mut self, audio: &Audio, params: &SpeechParams) -> Result<SpeechMap> {
         let probs = self.probabilities(audio)?;
-        let total = audio.samples.len() as u64;
+        let total = audio.len();
         let regions = regions_from_probabilities(&probs, total, params);
         let chunks = chunk_regions(&regions, &probs, params);
         Ok(SpeechMap { regions, chunks })

@@ -13,7 +13,7 @@ mod words;
 pub use cache::ChunkCache;
 pub use words::{RawToken, TimedWord, words_from_tokens};
 
-use crate::audio::{Audio, SAMPLE_RATE};
+use crate::audio::{Audio, SAMPLE_RATE, seconds};
 use crate::error::{Error, Result};
 use crate::speech::{SpeechMap, SpeechSpan};
 use crate::transcript::TranscribeParams;
@@ -27,6 +27,49 @@ use whisper_rs::{
 
 /// Whisper needs at least this much audio; shorter chunks are padded with silence at the end.
 const MIN_CHUNK_SAMPLES: usize = SAMPLE_RATE as usize + SAMPLE_RATE as usize / 10;
+/// Second passes over one chunk's untranscribed tail, at most.
+const MAX_TAIL_PASSES: usize = 2;
+/// Speech left after the last word that earns a second pass (samples: 1 s).
+const MIN_TAIL_SPEECH: u64 = SAMPLE_RATE as u64;
+/// Distance from the last word's end that still counts as that word (samples: 0.2 s).
+const TAIL_MARGIN: u64 = SAMPLE_RATE as u64 / 5;
+
+/// A chunk with the audio it is read from and the speech regions around it.
+#[derive(Clone, Copy)]
+struct ChunkAudio<'a> {
+    audio: &'a Audio,
+    chunk: SpeechSpan,
+    regions: &'a [SpeechSpan],
+}
+
+/// Whisper sometimes ends a window early, declaring the rest silent, most often when a
+/// new voice starts after a few words of the previous speaker (the closing words of one
+/// turn "explain" the window, and the next turn is lost). The speech detector is the
+/// judge of what is speech: when it heard at least [`MIN_TAIL_SPEECH`] after the last
+/// word, that stretch gets a pass of its own, starting where the next speech region
+/// starts (or just after the last word when they are one region).
+fn untranscribed_tail(
+    regions: &[SpeechSpan],
+    covered: u64,
+    chunk: SpeechSpan,
+) -> Option<SpeechSpan> {
+    let from = covered.max(chunk.start) + TAIL_MARGIN;
+    let speech: u64 = regions
+        .iter()
+        .map(|r| r.end.min(chunk.end).saturating_sub(r.start.max(from)))
+        .sum();
+    if speech < MIN_TAIL_SPEECH {
+        return None;
+    }
+    let start = regions
+        .iter()
+        .find(|r| r.end > from)
+        .map_or(from, |r| r.start.max(from));
+    Some(SpeechSpan {
+        start,
+        end: chunk.end,
+    })
+}
 
 /// One Whisper segment inside a chunk, words already placed on the recording's timeline.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -138,8 +181,11 @@ impl Transcriber {
                         None => {
                             let fresh = self.transcribe_chunk(
                                 &mut state,
-                                audio,
-                                chunk,
+                                ChunkAudio {
+                                    audio,
+                                    chunk,
+                                    regions: &speech.regions,
+                                },
                                 plan.threads_per_worker,
                                 input,
                             )?;
@@ -206,15 +252,64 @@ impl Transcriber {
         p
     }
 
+    /// One chunk, plus a second pass over speech whisper skipped at its end.
     fn transcribe_chunk(
         &self,
         state: &mut WhisperState,
-        audio: &Audio,
-        chunk: SpeechSpan,
+        span: ChunkAudio<'_>,
         threads: usize,
         input: &Path,
     ) -> Result<Vec<RawSegment>> {
-        let mut pcm = audio.samples[chunk.start as usize..chunk.end as usize].to_vec();
+        let chunk = span.chunk;
+        let mut segments = self.decode_span(state, span.audio, chunk, threads, input)?;
+        for _ in 0..MAX_TAIL_PASSES {
+            let covered = segments
+                .last()
+                .and_then(|s| s.words.last())
+                .map_or(chunk.start, |w| w.end);
+            let Some(tail) = untranscribed_tail(span.regions, covered, chunk) else {
+                break;
+            };
+            let more: Vec<RawSegment> = self
+                .decode_span(state, span.audio, tail, threads, input)?
+                .into_iter()
+                .filter(|s| s.avg_logprob >= self.params.logprob_threshold)
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            tracing::debug!(
+                "chunk {:.2}-{:.2} s: second pass from {:.2} s found {} segment(s)",
+                seconds(chunk.start),
+                seconds(chunk.end),
+                seconds(tail.start),
+                more.len()
+            );
+            segments.extend(more);
+        }
+        tracing::debug!(
+            "chunk {:.2}-{:.2} s: {} segment(s): {}",
+            seconds(chunk.start),
+            seconds(chunk.end),
+            segments.len(),
+            segments
+                .iter()
+                .flat_map(|s| s.words.iter().map(|w| w.text.as_str()))
+                .collect::<String>()
+        );
+        Ok(segments)
+    }
+
+    /// Whisper on samples `span` of `audio`, words placed on the recording's timeline.
+    fn decode_span(
+        &self,
+        state: &mut WhisperState,
+        audio: &Audio,
+        span: SpeechSpan,
+        threads: usize,
+        input: &Path,
+    ) -> Result<Vec<RawSegment>> {
+        let mut pcm = audio.read(span.start, span.end)?;
         if pcm.len() < MIN_CHUNK_SAMPLES {
             pcm.resize(MIN_CHUNK_SAMPLES, 0.0);
         }
@@ -225,7 +320,7 @@ impl Transcriber {
         let mut segments: Vec<RawSegment> = Vec::new();
         for segment in state.as_iter() {
             let tokens = text_tokens(&segment, eot);
-            let words = words_from_tokens(&tokens.raw, chunk.start, chunk.end);
+            let words = words_from_tokens(&tokens.raw, span.start, span.end);
             let words = guards::collapse_loops(guards::drop_annotations(words));
             if words.is_empty() {
                 continue;

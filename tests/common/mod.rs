@@ -16,7 +16,7 @@ pub fn sample(rel: &str) -> PathBuf {
 pub fn models_dir() -> PathBuf {
     let dir = repo().join("models");
     assert!(
-        dir.join("ggml-tiny.en.bin").is_file() && dir.join("ggml-silero-v6.2.0.bin").is_file(),
+        dir.join("ggml-tiny.en-q8_0.bin").is_file() && dir.join("ggml-silero-v6.2.0.bin").is_file(),
         "models missing: run ./scripts/setup (or `spacescribe models fetch`) first"
     );
     dir
