@@ -309,6 +309,7 @@ fn resume_cache(
             &params,
             &speech,
             env!("CARGO_PKG_VERSION"),
+            crate::transcribe::CACHE_REVISION,
         ],
     )
 }

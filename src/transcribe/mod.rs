@@ -10,7 +10,7 @@ mod cache;
 mod guards;
 mod words;
 
-pub use cache::ChunkCache;
+pub use cache::{ChunkCache, REVISION as CACHE_REVISION};
 pub use words::{RawToken, TimedWord, words_from_tokens};
 
 use crate::audio::{Audio, SAMPLE_RATE, seconds};
@@ -447,6 +447,32 @@ mod tests {
             }
         );
         assert_eq!(ThreadPlan::for_chunks(0, 0).workers, 1);
+    }
+
+    #[test]
+    fn speech_left_after_the_last_word_gets_a_second_pass() {
+        let span = |a: f64, b: f64| SpeechSpan {
+            start: (a * 16_000.0) as u64,
+            end: (b * 16_000.0) as u64,
+        };
+        let chunk = span(110.0, 135.0);
+        let at = |t: f64| (t * 16_000.0) as u64;
+        // A new turn in its own region: the pass starts where that region starts.
+        let regions = [span(110.0, 125.6), span(126.3, 134.8)];
+        assert_eq!(
+            untranscribed_tail(&regions, at(125.5), chunk),
+            Some(span(126.3, 135.0))
+        );
+        // One region running on: the pass starts just after the last word.
+        let merged = [span(110.0, 134.8)];
+        assert_eq!(
+            untranscribed_tail(&merged, at(125.5), chunk).map(|s| s.start),
+            Some(at(125.5) + TAIL_MARGIN)
+        );
+        // Nothing, or less than a second of speech, left: no second pass.
+        assert_eq!(untranscribed_tail(&regions, at(134.7), chunk), None);
+        let short = [span(110.0, 125.6), span(126.3, 127.0)];
+        assert_eq!(untranscribed_tail(&short, at(125.5), chunk), None);
     }
 
     #[test]
