@@ -26,7 +26,6 @@ use crate::transcript::{ModelInfo, SpaceMetadata, ToolInfo, TranscribeParams, Tr
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 /// What a run is asked to do.
 #[derive(Debug, Clone)]
@@ -49,7 +48,7 @@ pub struct Options {
 /// The loaded models, shared by every input of a run.
 pub struct Engines {
     transcriber: Option<Transcriber>,
-    detector: Mutex<SpeechDetector>,
+    detector: SpeechDetector,
     model_info: ModelInfo,
     diarizer: Option<Diarizer>,
     /// Enrolled voices: name and voiceprint.
@@ -70,7 +69,7 @@ impl Engines {
 
     /// Loads only what diarization needs (`spacescribe diarize`).
     pub fn load_without_whisper(options: &Options) -> Result<Self> {
-        let detector = SpeechDetector::load(&options.vad_model, 1)?;
+        let detector = SpeechDetector::load(&options.vad_model, options.params.threads)?;
         let diarizer = match options.diarize {
             Some(_) => Some(Diarizer::load(
                 &options.segmentation_model,
@@ -90,7 +89,7 @@ impl Engines {
         };
         Ok(Engines {
             transcriber: None,
-            detector: Mutex::new(detector),
+            detector,
             model_info,
             diarizer,
             enrolled,
@@ -121,11 +120,7 @@ pub fn transcribe_input(engines: &Engines, input: &Path, options: &Options) -> R
         normalize::load_recording(input, Some(&options.out_dir))
     })?;
     let speech = with_spinner(options, "finding speech", || {
-        engines
-            .detector
-            .lock()
-            .map_err(|_| Error::stage(input, "speech detection", "detector poisoned"))?
-            .map(&audio, &options.speech)
+        engines.detector.map(&audio, &options.speech)
     })?;
     tracing::info!(
         "{}: {} speech regions, {} chunks, {:.1} s of speech in {:.1} s",

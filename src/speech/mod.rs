@@ -14,6 +14,8 @@ pub use regions::{SpeechParams, chunk_regions, regions_from_probabilities};
 use crate::audio::Audio;
 use crate::error::{Error, Result};
 use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use whisper_rs::{WhisperVadContext, WhisperVadContextParams};
 
 /// A stretch of speech, in 16 kHz samples from the start of the recording.
@@ -40,14 +42,22 @@ pub struct SpeechMap {
     pub chunks: Vec<SpeechSpan>,
 }
 
-/// Runs the Silero VAD over the whole recording.
+/// Runs the Silero VAD over the whole recording, a piece per core at a time.
 pub struct SpeechDetector {
-    context: WhisperVadContext,
+    /// One single-threaded context per lane (the Silero model is 0.9 MB; a context
+    /// runs one stream at a time).
+    lanes: Vec<Mutex<WhisperVadContext>>,
     model_path: std::path::PathBuf,
 }
 
+/// Frames of audio before a piece fed to the VAD and dropped from its output: the
+/// model's LSTM restarts with every call, and 2 s bring it to where a front-to-back
+/// run would be.
+const PREROLL_FRAMES: u64 = 64;
+
 impl SpeechDetector {
-    pub fn load(model_path: &Path, threads: usize) -> Result<Self> {
+    /// Loads `lanes` contexts (one per core to use).
+    pub fn load(model_path: &Path, lanes: usize) -> Result<Self> {
         let path_str = model_path
             .to_str()
             .ok_or_else(|| Error::model(model_path, "path is not UTF-8"))?;
@@ -57,39 +67,121 @@ impl SpeechDetector {
                 "not found (run `spacescribe models fetch`)",
             ));
         }
-        let mut params = WhisperVadContextParams::new();
-        params.set_n_threads(threads.max(1) as i32);
-        let context = WhisperVadContext::new(path_str, params)
-            .map_err(|e| Error::model(model_path, format!("cannot load VAD model: {e}")))?;
+        let lanes = (0..lanes.max(1))
+            .map(|_| {
+                let mut params = WhisperVadContextParams::new();
+                params.set_n_threads(1);
+                WhisperVadContext::new(path_str, params)
+                    .map(Mutex::new)
+                    .map_err(|e| Error::model(model_path, format!("cannot load VAD model: {e}")))
+            })
+            .collect::<Result<_>>()?;
         Ok(SpeechDetector {
-            context,
+            lanes,
             model_path: model_path.to_path_buf(),
         })
     }
 
-    /// Speech probability per frame of [`regions::FRAME_SAMPLES`] samples.
-    pub fn probabilities(&mut self, audio: &Audio) -> Result<Vec<f32>> {
-        // Long recordings are read and fed in slices (whisper.cpp also takes the length
-        // as a C int).
-        let total = audio.len();
-        let slice_len = regions::DETECT_SLICE_SAMPLES as u64;
-        let mut probs = Vec::with_capacity((total / regions::FRAME_SAMPLES as u64) as usize + 1);
-        for start in (0..total).step_by(slice_len as usize) {
-            let slice = audio.read(start, start + slice_len)?;
-            self.context
-                .detect_speech(&slice)
-                .map_err(|e| Error::stage(&self.model_path, "speech detection", format!("{e}")))?;
-            probs.extend_from_slice(self.context.probabilities());
+    /// Speech probability per frame of [`regions::FRAME_SAMPLES`] samples. The recording
+    /// is cut into pieces (at most [`regions::DETECT_SLICE_SAMPLES`], at least one per
+    /// lane) run on the lanes in parallel, each after a [`PREROLL_FRAMES`] lead-in.
+    pub fn probabilities(&self, audio: &Audio) -> Result<Vec<f32>> {
+        let frame = regions::FRAME_SAMPLES as u64;
+        let frames = audio.len().div_ceil(frame);
+        let per_lane = frames.div_ceil(self.lanes.len() as u64).max(1);
+        let piece = per_lane.min(regions::DETECT_SLICE_SAMPLES as u64 / frame);
+        let starts: Vec<u64> = (0..frames).step_by(piece as usize).collect();
+        let next = AtomicUsize::new(0);
+        let done: Mutex<Vec<Option<Vec<f32>>>> = Mutex::new(vec![None; starts.len()]);
+        let first_error: Mutex<Option<Error>> = Mutex::new(None);
+        std::thread::scope(|scope| {
+            for lane in &self.lanes {
+                scope.spawn(|| {
+                    let mut context = lane.lock().unwrap_or_else(|p| p.into_inner());
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&start) = starts.get(i) else { return };
+                        match self.piece(&mut context, audio, start, start + piece) {
+                            Ok(p) => done.lock().unwrap()[i] = Some(p),
+                            Err(e) => {
+                                first_error.lock().unwrap().get_or_insert(e);
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        if let Some(e) = first_error.into_inner().unwrap() {
+            return Err(e);
         }
-        Ok(probs)
+        Ok(done
+            .into_inner()
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect())
+    }
+
+    /// Probabilities of frames `from..to`, fed with the lead-in before them.
+    fn piece(
+        &self,
+        context: &mut WhisperVadContext,
+        audio: &Audio,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<f32>> {
+        let frame = regions::FRAME_SAMPLES as u64;
+        let lead = from.min(PREROLL_FRAMES);
+        let samples = audio.read((from - lead) * frame, to * frame)?;
+        context
+            .detect_speech(&samples)
+            .map_err(|e| Error::stage(&self.model_path, "speech detection", format!("{e}")))?;
+        let probs = context.probabilities();
+        Ok(probs[(lead as usize).min(probs.len())..].to_vec())
     }
 
     /// Finds the speech regions and cuts them into transcription chunks.
-    pub fn map(&mut self, audio: &Audio, params: &SpeechParams) -> Result<SpeechMap> {
+    pub fn map(&self, audio: &Audio, params: &SpeechParams) -> Result<SpeechMap> {
         let probs = self.probabilities(audio)?;
         let total = audio.len();
         let regions = regions_from_probabilities(&probs, total, params);
         let chunks = chunk_regions(&regions, &probs, params);
         Ok(SpeechMap { regions, chunks })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pieces run on parallel lanes, each after its lead-in, find the same speech as
+    /// one lane front to back (the bundled Space: dead air, then talk).
+    #[test]
+    fn parallel_lanes_find_the_same_speech() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let model = root.join("models").join(crate::models::VAD_FILE);
+        let audio = crate::normalize::load_recording(&root.join("samples/space/space.m4a"), None)
+            .unwrap()
+            .audio;
+        let params = SpeechParams::default();
+        let one = SpeechDetector::load(&model, 1).unwrap();
+        let three = SpeechDetector::load(&model, 3).unwrap();
+        let (p1, p3) = (
+            one.probabilities(&audio).unwrap(),
+            three.probabilities(&audio).unwrap(),
+        );
+        assert_eq!(p1.len(), p3.len());
+        let worst = p1
+            .iter()
+            .zip(&p3)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(worst < 0.2, "largest probability difference {worst}");
+        let map1 = one.map(&audio, &params).unwrap();
+        let map3 = three.map(&audio, &params).unwrap();
+        assert_eq!(map1.regions, map3.regions);
+        assert_eq!(map1.chunks, map3.chunks);
     }
 }
