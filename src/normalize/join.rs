@@ -26,6 +26,8 @@ use crate::transcript::{Gap, Loudness};
 use rayon::prelude::*;
 use std::sync::mpsc;
 
+/// 16 kHz samples per loudness meter (10 s).
+const METER_BLOCK: usize = 10 * SAMPLE_RATE as usize;
 /// Source seconds per decoded block of a single file.
 const BLOCK_SECONDS: usize = 10;
 /// Blocks that may wait between the decode thread and the assembler.
@@ -415,24 +417,44 @@ pub struct Assembler<'s> {
 struct Output<'s> {
     sink: &'s mut (dyn SampleSink + Send),
     meters: Vec<loudness::Measured>,
-    /// End of the last measured output, to continue its loudness gating.
+    /// Output not yet metered (less than a [`METER_BLOCK`]).
+    unmetered: Vec<f32>,
+    /// End of the last metered block, to continue its loudness gating.
     history: Option<PcmBlock>,
 }
 
 impl Output<'_> {
+    /// Writes `ready` out and meters it in fixed blocks: how output arrives in batches
+    /// depends on thread timing, and blocks cut along batches would make the loudness
+    /// differ in its last digits from run to run.
     fn measure_and_write(&mut self, ready: Vec<f32>) -> Result<()> {
-        if ready.is_empty() {
-            return Ok(());
+        self.sink.write(&ready)?;
+        self.unmetered.extend_from_slice(&ready);
+        let whole = self.unmetered.len() / METER_BLOCK * METER_BLOCK;
+        let blocks: Vec<f32> = self.unmetered.drain(..whole).collect();
+        for block in blocks.chunks(METER_BLOCK) {
+            self.meter(block.to_vec());
+        }
+        Ok(())
+    }
+
+    fn meter(&mut self, samples: Vec<f32>) {
+        if samples.is_empty() {
+            return;
         }
         let block = PcmBlock {
             rate: SAMPLE_RATE,
             channels: 1,
-            samples: ready,
+            samples,
         };
         self.meters
             .extend(loudness::measure(&block, self.history.as_ref()));
         self.history = Some(loudness::history_of(&block));
-        self.sink.write(&block.samples)
+    }
+
+    fn finish(&mut self) {
+        let rest = std::mem::take(&mut self.unmetered);
+        self.meter(rest);
     }
 }
 
@@ -443,6 +465,7 @@ impl<'s> Assembler<'s> {
             output: Output {
                 sink,
                 meters: Vec::new(),
+                unmetered: Vec::new(),
                 history: None,
             },
         }
@@ -462,6 +485,7 @@ impl<'s> Assembler<'s> {
         self.timeline.finish_stream();
         let ready = self.timeline.take_ready();
         self.output.measure_and_write(ready)?;
+        self.output.finish();
         let gaps = self.timeline.gaps();
         for g in &gaps {
             tracing::warn!("gap {:.3}-{:.3} s: {}", g.start, g.end, g.reason);
