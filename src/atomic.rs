@@ -10,21 +10,30 @@ pub fn write_atomic<F>(path: &Path, fill: F) -> Result<()>
 where
     F: FnOnce(&mut dyn Write) -> std::io::Result<()>,
 {
+    write_file_atomic(path, |file| {
+        let mut out = BufWriter::new(file);
+        fill(&mut out).map_err(|e| Error::io(path, e))?;
+        out.flush().map_err(|e| Error::io(path, e))
+    })
+}
+
+/// Like [`write_atomic`], with the temporary file itself handed to `fill`, for writers
+/// that seek back (a WAV header's lengths are patched at the end).
+pub fn write_file_atomic<T>(
+    path: &Path,
+    fill: impl FnOnce(&std::fs::File) -> Result<T>,
+) -> Result<T> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-    {
-        let mut out = BufWriter::new(tmp.as_file());
-        fill(&mut out).map_err(|e| Error::io(path, e))?;
-        out.flush().map_err(|e| Error::io(path, e))?;
-    }
+    let done = fill(tmp.as_file())?;
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
     make_readable(tmp.as_file(), path)?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    Ok(done)
 }
 
 /// Temporary files are created private (0600); outputs are meant to be shared.

@@ -22,5 +22,6 @@ pub mod pipeline;
 pub mod speech;
 pub mod transcribe;
 pub mod transcript;
+pub mod workers;
 
 pub use error::{Error, Result};

@@ -40,19 +40,13 @@ pub fn load_recording(path: &Path, spill_dir: Option<&Path>) -> Result<LoadedRec
 /// Decodes and normalizes `input` straight into a 16 kHz mono 16-bit PCM WAV at `out`,
 /// written atomically (a temporary file beside it, renamed over it when complete).
 pub fn decode_to_wav(input: &Path, out: &Path) -> Result<SourceInfo> {
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-    let file = tmp.reopen().map_err(|e| Error::io(out, e))?;
-    let mut wav = WavSink::new(BufWriter::with_capacity(1 << 20, file), out)?;
-    let source = normalize_into(input, &mut wav)?;
-    wav.finalize()?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(out, e))?;
-    tmp.persist(out).map_err(|e| Error::io(out, e.error))?;
-    Ok(source)
+    crate::atomic::write_file_atomic(out, |file| {
+        let file = file.try_clone().map_err(|e| Error::io(out, e))?;
+        let mut wav = WavSink::new(BufWriter::with_capacity(1 << 20, file), out)?;
+        let source = normalize_into(input, &mut wav)?;
+        wav.finalize()?;
+        Ok(source)
+    })
 }
 
 fn normalize_into(path: &Path, sink: &mut (dyn SampleSink + Send)) -> Result<SourceInfo> {
@@ -82,8 +76,8 @@ fn normalize_into(path: &Path, sink: &mut (dyn SampleSink + Send)) -> Result<Sou
     })
 }
 
-/// A streaming 16 kHz mono 16-bit WAV writer. hound patches the header's lengths by
-/// seeking back at the end, hence a real file rather than `crate::atomic`'s writer.
+/// A streaming 16 kHz mono 16-bit WAV writer (hound patches the header's lengths by
+/// seeking back at the end, hence a file of its own).
 struct WavSink {
     writer: hound::WavWriter<BufWriter<std::fs::File>>,
     path: PathBuf,

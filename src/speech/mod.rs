@@ -13,9 +13,9 @@ pub use regions::{SpeechParams, chunk_regions, regions_from_probabilities};
 
 use crate::audio::Audio;
 use crate::error::{Error, Result};
+use crate::workers;
 use std::path::Path;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use whisper_rs::{WhisperVadContext, WhisperVadContextParams};
 
 /// A stretch of speech, in 16 kHz samples from the start of the recording.
@@ -91,37 +91,17 @@ impl SpeechDetector {
         let per_lane = frames.div_ceil(self.lanes.len() as u64).max(1);
         let piece = per_lane.min(regions::DETECT_SLICE_SAMPLES as u64 / frame);
         let starts: Vec<u64> = (0..frames).step_by(piece as usize).collect();
-        let next = AtomicUsize::new(0);
-        let done: Mutex<Vec<Option<Vec<f32>>>> = Mutex::new(vec![None; starts.len()]);
-        let first_error: Mutex<Option<Error>> = Mutex::new(None);
-        std::thread::scope(|scope| {
-            for lane in &self.lanes {
-                scope.spawn(|| {
-                    let mut context = lane.lock().unwrap_or_else(|p| p.into_inner());
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(&start) = starts.get(i) else { return };
-                        match self.piece(&mut context, audio, start, start + piece) {
-                            Ok(p) => done.lock().unwrap()[i] = Some(p),
-                            Err(e) => {
-                                first_error.lock().unwrap().get_or_insert(e);
-                                return;
-                            }
-                        }
-                    }
-                });
-            }
-        });
-        if let Some(e) = first_error.into_inner().unwrap() {
-            return Err(e);
-        }
-        Ok(done
-            .into_inner()
-            .unwrap()
-            .into_iter()
-            .flatten()
-            .flatten()
-            .collect())
+        let mut contexts: Vec<_> = self
+            .lanes
+            .iter()
+            .map(|lane| lane.lock().unwrap_or_else(|p| p.into_inner()))
+            .collect();
+        let mut lanes: Vec<&mut WhisperVadContext> =
+            contexts.iter_mut().map(|c| &mut **c).collect();
+        let pieces = workers::run_indexed(&mut lanes, starts.len(), |context, i| {
+            self.piece(context, audio, starts[i], starts[i] + piece)
+        })?;
+        Ok(pieces.concat())
     }
 
     /// Probabilities of frames `from..to`, fed with the lead-in before them.

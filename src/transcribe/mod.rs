@@ -17,9 +17,8 @@ use crate::audio::{Audio, SAMPLE_RATE, seconds};
 use crate::error::{Error, Result};
 use crate::speech::{SpeechMap, SpeechSpan};
 use crate::transcript::TranscribeParams;
+use crate::workers;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use whisper_rs::{
     DtwMode, DtwModelPreset, DtwParameters, FullParams, SamplingStrategy, WhisperContext,
     WhisperContextParameters, WhisperState,
@@ -158,61 +157,37 @@ impl Transcriber {
             }
         }
         let plan = ThreadPlan::for_chunks(self.params.threads, chunks.len());
-        let results: Mutex<Vec<Option<Vec<RawSegment>>>> = Mutex::new(vec![None; chunks.len()]);
-        let first_error: Mutex<Option<Error>> = Mutex::new(None);
-        let next = AtomicUsize::new(0);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(plan.workers)
-            .build()
-            .map_err(|e| Error::stage(input, "transcription", e.to_string()))?;
-        pool.broadcast(|_| {
-            let worker = || -> Result<()> {
-                let mut state = self.context.create_state().map_err(|e| {
-                    Error::stage(input, "transcription", format!("cannot create state: {e}"))
-                })?;
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    if index >= chunks.len() || first_error.lock().unwrap().is_some() {
-                        return Ok(());
-                    }
-                    let chunk = chunks[index];
-                    let segments = match cache.and_then(|c| c.load(chunk)) {
-                        Some(done) => done,
-                        None => {
-                            let fresh = self.transcribe_chunk(
-                                &mut state,
-                                ChunkAudio {
-                                    audio,
-                                    chunk,
-                                    regions: &speech.regions,
-                                },
-                                plan.threads_per_worker,
-                                input,
-                            )?;
-                            if let Some(c) = cache {
-                                c.store(chunk, &fresh)?;
-                            }
-                            fresh
-                        }
+        let mut lanes = vec![(); plan.workers];
+        let done = workers::run_indexed(&mut lanes, chunks.len(), |_, index| {
+            let chunk = chunks[index];
+            let segments = match cache.and_then(|c| c.load(chunk)) {
+                Some(done) => done,
+                None => {
+                    // A fresh state per chunk: whisper.cpp seeds the sampler of its
+                    // temperature fallback once per state, so a reused state would make a
+                    // chunk's words depend on which chunks that worker took before it,
+                    // and a resumed or rerun transcript would differ from the first.
+                    let mut state = self.context.create_state().map_err(|e| {
+                        Error::stage(input, "transcription", format!("cannot create state: {e}"))
+                    })?;
+                    let state = &mut state;
+                    let span = ChunkAudio {
+                        audio,
+                        chunk,
+                        regions: &speech.regions,
                     };
-                    results.lock().unwrap()[index] = Some(segments);
-                    on_chunk_done();
+                    let fresh =
+                        self.transcribe_chunk(state, span, plan.threads_per_worker, input)?;
+                    if let Some(c) = cache {
+                        c.store(chunk, &fresh)?;
+                    }
+                    fresh
                 }
             };
-            if let Err(e) = worker() {
-                first_error.lock().unwrap().get_or_insert(e);
-            }
-        });
-        if let Some(e) = first_error.into_inner().unwrap() {
-            return Err(e);
-        }
-        let mut segments: Vec<RawSegment> = results
-            .into_inner()
-            .unwrap()
-            .into_iter()
-            .flatten()
-            .flatten()
-            .collect();
+            on_chunk_done();
+            Ok(segments)
+        })?;
+        let mut segments: Vec<RawSegment> = done.into_iter().flatten().collect();
         fit_to_speech(&mut segments, &speech.regions);
         Ok(segments)
     }
