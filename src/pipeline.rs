@@ -1,7 +1,7 @@
 //! The pipeline: one input through every stage, once, in order.
 //!
 //! ```text
-//! normalize::load_recording  (ingest + decode + downmix/resample + loudness)
+//! normalize::load_recording  (ingest + decode to mono + resample + loudness)
 //!   -> speech::SpeechDetector::map      (speech regions, ≤30 s chunks)
 //!   -> transcribe::Transcriber          (timed, scored words per chunk)
 //!   -> diarize::Diarizer                (speaker turns, overlaps, voiceprints)

@@ -74,7 +74,7 @@ pub struct SourceInfo {
 pub struct Loudness {
     /// Integrated loudness in LUFS; `None` when the input is too short or silent to gate.
     pub integrated_lufs: Option<f64>,
-    /// Loudness range in LU.
+    /// Loudness range in LU; `None` when there is no 3 s of gated audio to measure it on.
     pub range_lu: Option<f64>,
     /// Largest absolute source sample over all channels, in dBFS (0 means clipping is likely).
     pub sample_peak_dbfs: Option<f64>,

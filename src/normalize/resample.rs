@@ -8,7 +8,7 @@
 //! pieces the input came in.
 
 use crate::audio::SAMPLE_RATE;
-use rubato::audioadapter_buffers::direct::InterleavedSlice;
+use rubato::audioadapter_buffers::direct::SequentialSlice;
 use rubato::{Fft, FixedSync, Resampler, WindowFunction};
 
 /// Input frames per FFT block, before rounding (rubato's default sub-chunk).
@@ -30,7 +30,7 @@ pub struct ResampleStream {
     fft: Option<Fft<f32>>,
     /// Input not yet handed to rubato (less than one call's worth).
     pending: Vec<f32>,
-    /// Output frames still to drop from the front (rubato's delay).
+    /// Output frames still to drop from the front (rubato's delay, a resumed run's replay).
     to_trim: usize,
     /// Output position (16 kHz samples from the recording's start) where this run starts.
     base: u64,
@@ -59,8 +59,36 @@ impl ResampleStream {
         }
     }
 
+    /// Makes this stream continue, bit for bit, a run at its rate that started at output
+    /// position 0 and has already been fed `frames_before` frames, a whole number of
+    /// [`block_frames`]. The last `warmup` of them (one block; none at the start) must be
+    /// pushed again first: the resampler's state after a call depends on that call's
+    /// input only, so replaying the last block restores it, and what the replay yields
+    /// is dropped. This is how ranges of a file are resampled on different cores and
+    /// still join seamlessly; the resampler itself (FFT plans, buffers) is reused.
+    pub fn resume_at(&mut self, frames_before: u64, warmup: u64) {
+        if let Some(fft) = self.fft.as_mut() {
+            fft.reset();
+        }
+        let delay = self.fft.as_ref().map_or(0, |f| f.output_delay());
+        self.pending.clear();
+        self.base = 0;
+        self.frames_in = frames_before - warmup;
+        if frames_before == 0 {
+            (self.emitted, self.to_trim) = (0, delay);
+        } else {
+            self.emitted = out_len(frames_before, self.rate) - delay as u64;
+            self.to_trim = out_len(warmup, self.rate) as usize;
+        }
+    }
+
     pub fn rate(&self) -> u32 {
         self.rate
+    }
+
+    /// Source frames pushed so far (counting a resumed run's frames before it).
+    pub fn frames_in(&self) -> u64 {
+        self.frames_in
     }
 
     /// Output position where the next pushed source frame will land.
@@ -108,7 +136,7 @@ impl ResampleStream {
     }
 
     /// Flushes the filter and makes the run exactly `out_len(frames_in)` samples long.
-    pub fn finish(mut self, out: &mut Vec<f32>) {
+    pub fn finish(&mut self, out: &mut Vec<f32>) {
         let want = out_len(self.frames_in, self.rate);
         if let Some(need) = self.fft.as_ref().map(|f| f.input_frames_next()) {
             // Trailing zeros push the last real samples out through the filter's delay.
@@ -122,9 +150,13 @@ impl ResampleStream {
         out.resize(out.len() + missing, 0.0);
     }
 
-    /// Appends output, never past `out_len(frames_in)`: what the flush's zeros push out
+    /// Appends output after dropping what is still to trim (rubato's delay, a resumed
+    /// run's replay), never past `out_len(frames_in)`: what the flush's zeros push out
     /// beyond the real input is dropped.
     fn emit(&mut self, samples: &[f32], out: &mut Vec<f32>) {
+        let skip = self.to_trim.min(samples.len());
+        self.to_trim -= skip;
+        let samples = &samples[skip..];
         let room = out_len(self.frames_in, self.rate).saturating_sub(self.emitted);
         let n = samples.len().min(room as usize);
         out.extend_from_slice(&samples[..n]);
@@ -135,19 +167,25 @@ impl ResampleStream {
     fn process(&mut self, call: &[f32], out: &mut Vec<f32>) {
         let Some(fft) = self.fft.as_mut() else { return };
         let input =
-            InterleavedSlice::new(call, 1, call.len()).expect("slice length matches frame count");
+            SequentialSlice::new(call, 1, call.len()).expect("slice length matches frame count");
         let cap = self.scratch.len();
-        let mut output = InterleavedSlice::new_mut(&mut self.scratch, 1, cap)
+        let mut output = SequentialSlice::new_mut(&mut self.scratch, 1, cap)
             .expect("scratch sized by output_frames_max");
         let (_, written) = fft
             .process_into_buffer(&input, &mut output, None)
             .expect("buffers are sized from the resampler's own figures");
-        let skip = self.to_trim.min(written);
-        self.to_trim -= skip;
         let scratch = std::mem::take(&mut self.scratch);
-        self.emit(&scratch[skip..written], out);
+        self.emit(&scratch[..written], out);
         self.scratch = scratch;
     }
+}
+
+/// Source frames per resampler call at `rate`: where a run can be split and resumed.
+pub fn block_frames(rate: u32) -> u64 {
+    if rate == SAMPLE_RATE {
+        return 1;
+    }
+    fft_resampler(rate).input_frames_next() as u64
 }
 
 /// rubato's FFT resampler, sized as rubato sizes it by default (sub-chunks of about
@@ -193,26 +231,6 @@ fn next_5_smooth(n: usize) -> usize {
 
 fn gcd(a: usize, b: usize) -> usize {
     if b == 0 { a } else { gcd(b, a % b) }
-}
-
-/// Mean of the channels of interleaved `samples`.
-pub fn downmix(samples: &[f32], channels: usize) -> Vec<f32> {
-    match channels {
-        0 | 1 => return samples.to_vec(),
-        // The common case, written so the compiler vectorizes it.
-        2 => {
-            return samples
-                .chunks_exact(2)
-                .map(|f| (f[0] + f[1]) * 0.5)
-                .collect();
-        }
-        _ => {}
-    }
-    let scale = 1.0 / channels as f32;
-    samples
-        .chunks_exact(channels)
-        .map(|frame| frame.iter().sum::<f32>() * scale)
-        .collect()
 }
 
 #[cfg(test)]
@@ -268,17 +286,41 @@ mod tests {
         assert!((peak - expect).abs() <= 1, "peak {peak} expected {expect}");
     }
 
+    /// A run split at a block boundary and resumed gives the very same samples.
+    #[test]
+    fn resumed_runs_join_bit_exact() {
+        for rate in [48_000, 44_100, 16_000] {
+            let signal: Vec<f32> = (0..rate as usize * 3)
+                .map(|i| ((i as f32 * 0.013).sin() + (i as f32 * 0.31).cos()) * 0.3)
+                .collect();
+            let mut whole = Vec::new();
+            let mut s = ResampleStream::new(rate, 0);
+            s.push(&signal, &mut whole);
+            s.finish(&mut whole);
+            let block = block_frames(rate);
+            let split = (block * 97) as usize;
+            let mut joined = Vec::new();
+            let mut stream = ResampleStream::new(rate, 0);
+            // Resumed on purpose in the wrong order: the stream carries nothing over.
+            let mut second = Vec::new();
+            stream.resume_at(split as u64, block);
+            stream.push(&signal[split - block as usize..], &mut second);
+            assert_eq!(stream.frames_in(), signal.len() as u64);
+            stream.finish(&mut second);
+            stream.resume_at(0, 0);
+            for piece in signal[..split].chunks(1_000) {
+                stream.push(piece, &mut joined);
+            }
+            joined.extend(second);
+            assert_eq!(joined, whole, "{rate}");
+        }
+    }
+
     #[test]
     fn fft_sizes_have_only_small_prime_factors() {
         assert_eq!(next_5_smooth(86), 90);
         assert_eq!(next_5_smooth(1), 1);
         assert_eq!(next_5_smooth(7), 8);
         assert_eq!(next_5_smooth(250), 250);
-    }
-
-    #[test]
-    fn downmix_is_channel_mean() {
-        assert_eq!(downmix(&[1.0, 0.0, 0.5, 0.5], 2), vec![0.5, 0.5]);
-        assert_eq!(downmix(&[0.25], 1), vec![0.25]);
     }
 }

@@ -7,8 +7,6 @@ use crate::audio::SAMPLE_RATE;
 
 /// Silero VAD scores one frame of 512 samples (32 ms at 16 kHz).
 pub const FRAME_SAMPLES: usize = 512;
-/// Longest slice handed to the VAD at once (a whole number of frames, ~10 minutes).
-pub const DETECT_SLICE_SAMPLES: usize = FRAME_SAMPLES * 18_750;
 
 /// How speech is told from silence and how it is cut for Whisper.
 #[derive(Debug, Clone, PartialEq)]

@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 /// Revision of what decides a chunk's words besides the input, the model and the
 /// parameters: the decoder and resampler, the chunk passes. Bumped whenever those change,
 /// so a cache left by an older build is never reused (2: resampler FFT sizes, second
-/// pass over a chunk's untranscribed tail).
-pub const REVISION: &str = "2";
+/// pass over a chunk's untranscribed tail; 3: MP4 decoded in ranges, speech detected in
+/// fixed pieces).
+pub const REVISION: &str = "3";
 
 /// A folder of finished chunks for one (input, model, parameters) combination.
 #[derive(Debug, Clone)]
