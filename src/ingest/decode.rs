@@ -156,13 +156,33 @@ impl Decoder {
         Ok(decoder)
     }
 
+    /// Opens the chunk that follows `previous` in the same stream with `previous`'s codec
+    /// decoder, which goes on from where it stopped: the chunk's first frame decodes as in
+    /// one continuous stream, and the codec's tables are not built again. A chunk of
+    /// another format gets a codec of its own.
+    pub fn open_bytes_after(path: &Path, mut data: Vec<u8>, previous: Decoder) -> Result<Decoder> {
+        let tags = id3::strip(&data);
+        data.drain(..tags.tag_len);
+        if data.is_empty() {
+            return Err(Error::input(
+                path,
+                "empty file or only an ID3 tag, no audio",
+            ));
+        }
+        let adts = adts::is_sync(&data);
+        let source = Box::new(Cursor::new(data));
+        guarded(path, || {
+            Self::open_guarded(path, source, tags.timestamp, adts, Some(previous.decoder))
+        })
+    }
+
     fn open_source(
         path: &Path,
         source: Box<dyn MediaSource>,
         ts: Option<u64>,
         adts: bool,
     ) -> Result<Decoder> {
-        guarded(path, || Self::open_guarded(path, source, ts, adts))
+        guarded(path, || Self::open_guarded(path, source, ts, adts, None))
     }
 
     fn open_guarded(
@@ -170,6 +190,7 @@ impl Decoder {
         source: Box<dyn MediaSource>,
         ts: Option<u64>,
         adts: bool,
+        carried: Option<Box<dyn AudioDecoder>>,
     ) -> Result<Decoder> {
         let format = open_format(path, source, adts).map_err(|e| probe_error(path, e))?;
         let track = format
@@ -183,9 +204,12 @@ impl Decoder {
             .clone();
         let (track_id, time_base) = (track.id, track.time_base);
         let (sample_rate, channels) = check_header(path, &params)?;
-        let decoder = symphonia::default::get_codecs()
-            .make_audio_decoder(&params, &AudioDecoderOptions::default())
-            .map_err(|e| codec_error(path, &params, e))?;
+        let decoder = match carried.filter(|c| same_stream(c.codec_params(), &params)) {
+            Some(decoder) => decoder,
+            None => symphonia::default::get_codecs()
+                .make_audio_decoder(&params, &AudioDecoderOptions::default())
+                .map_err(|e| codec_error(path, &params, e))?,
+        };
         let info = StreamInfo {
             codec: codec_name(params.codec),
             sample_rate,
@@ -600,6 +624,15 @@ impl RunState {
         };
         sink(DecodeEvent::Pcm(block))
     }
+}
+
+/// Whether a codec decoder set up for `a` can go on decoding a stream described by `b`.
+fn same_stream(a: &AudioCodecParameters, b: &AudioCodecParameters) -> bool {
+    let channels = |p: &AudioCodecParameters| p.channels.as_ref().map(|c| c.count());
+    a.codec == b.codec
+        && a.sample_rate == b.sample_rate
+        && channels(a) == channels(b)
+        && a.extra_data == b.extra_data
 }
 
 /// Appends the mean of `planes` (equal lengths) to `out`; returns their largest

@@ -29,6 +29,9 @@ use std::sync::mpsc;
 
 /// Source seconds per decoded block of a single file.
 const BLOCK_SECONDS: usize = 1;
+/// Playlist chunks decoded one after the other by one codec (a group is decoded on one
+/// core; groups in parallel).
+const CHUNK_GROUP: usize = 4;
 /// Source seconds per range when a file is decoded in ranges on every core.
 const RANGE_SECONDS: u64 = 10;
 /// Decoded ranges that may wait, per decoder, for the assembler.
@@ -301,17 +304,22 @@ impl Lane {
 /// Playlist: decode chunks in parallel batches; each batch is assembled in order
 /// while the next one decodes.
 fn join_playlist(rec: &Recording, sink: &mut (dyn SampleSink + Send)) -> Result<Joined> {
-    let batch_len = rayon::current_num_threads().max(1) * 2;
+    let batch_len = rayon::current_num_threads().max(1) * 2 * CHUNK_GROUP;
     let mut asm = Assembler::new(sink);
     let mut order = PlaylistOrder::default();
     let mut ready: Vec<Piece> = Vec::new();
     for (batch, parts) in rec.parts.chunks(batch_len).enumerate() {
         let first = batch * batch_len;
+        let end = first + parts.len();
         let (decoded, assembled) = rayon::join(
             || {
-                (first..first + parts.len())
+                let groups: Vec<usize> = (first..end).step_by(CHUNK_GROUP).collect();
+                groups
                     .into_par_iter()
-                    .map(|i| decode_chunk(&rec.parts[i], previous_part(&rec.parts, i)))
+                    .map(|g| decode_group(&rec.parts, g..(g + CHUNK_GROUP).min(end)))
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .flatten()
                     .collect::<Vec<_>>()
             },
             || asm.push_batch(std::mem::take(&mut ready)),
@@ -397,19 +405,39 @@ fn previous_part(parts: &[Part], index: usize) -> Option<&Part> {
     index.checked_sub(1).map(|i| &parts[i])
 }
 
-fn decode_chunk(part: &Part, previous: Option<&Part>) -> Result<DecodedChunk> {
+/// Chunks `group` of `parts` decoded one after the other, each with the codec the one
+/// before it left off with when that one decoded ([`Decoder::open_bytes_after`]); the
+/// first of a group, or one after a failure or a discontinuity, starts a codec afresh,
+/// primed with the previous chunk's last frame. Groups are fixed runs of
+/// [`CHUNK_GROUP`] chunks, so the output never depends on the number of cores.
+fn decode_group(parts: &[Part], group: Range<usize>) -> Vec<Result<DecodedChunk>> {
+    let mut carried: Option<Decoder> = None;
+    group
+        .map(|i| {
+            let part = &parts[i];
+            let opened = match carried.take().filter(|_| !part.discontinuity) {
+                Some(previous) => std::fs::read(&part.path)
+                    .map_err(|e| Error::io(&part.path, e))
+                    .and_then(|data| Decoder::open_bytes_after(&part.path, data, previous)),
+                None => open_chunk(part, previous_part(parts, i)),
+            };
+            let mut decoder = opened?;
+            let pieces = decode_pieces(&mut decoder)?;
+            let info = decoder.info().clone();
+            carried = Some(decoder);
+            Ok(DecodedChunk { info, pieces })
+        })
+        .collect()
+}
+
+fn open_chunk(part: &Part, previous: Option<&Part>) -> Result<Decoder> {
     let data = std::fs::read(&part.path).map_err(|e| Error::io(&part.path, e))?;
     // The previous chunk's last frame primes the decoder; unreadable, it is simply not used.
     let before = previous.and_then(|p| std::fs::read(&p.path).ok());
     let preroll = before
         .as_deref()
         .and_then(|b| adts::last_frame(&b[id3::strip(b).tag_len..]));
-    let mut decoder = Decoder::open_bytes(&part.path, data, preroll)?;
-    let pieces = decode_pieces(&mut decoder)?;
-    Ok(DecodedChunk {
-        info: decoder.info().clone(),
-        pieces,
-    })
+    Decoder::open_bytes(&part.path, data, preroll)
 }
 
 /// Everything a decoder yields (a playlist chunk: a few seconds), in one-second blocks.

@@ -34,29 +34,39 @@ const RELATIVE_GATE_RANGE: f64 = -20.0;
 /// Filter states this small are flushed to zero so silence never runs on denormals.
 const FLUSH_BELOW: f64 = 1e-30;
 
+/// Samples metered as one stretch (10 s), its two halves side by side.
+const STRETCH: usize = 100 * SUB_BLOCK;
+const HALF: usize = STRETCH / 2;
+/// How long before its half the second half's filter starts from rest (0.3 s): by then
+/// what it did not see has decayed below 1e-31 of the signal (the high-pass's poles are
+/// at 0.985), far under f64 rounding, so it is in the state a front-to-back run has.
+const SETTLE: usize = 3 * SUB_BLOCK;
+
 /// Streams 16 kHz mono samples through the K-weighting filter, keeping one energy
 /// sum per 100 ms.
+///
+/// The filter is a recursion, one sample after the other, and the arithmetic per
+/// sample, not memory, bounds it. Each 10 s stretch is therefore run as two halves side
+/// by side (two independent recursions the CPU overlaps: half the time), the second
+/// half's filter settled first over the 0.3 s before it. Stretches start at fixed
+/// offsets from the start of the recording, so the figures never depend on how the
+/// audio arrived.
 pub struct LoudnessMeter {
-    b: [f64; 5],
-    a: [f64; 5],
-    /// The filter's delay line, most recent first.
+    k: KWeighting,
+    /// The filter's delay line at the end of what was metered, most recent first.
     state: [f64; 4],
-    /// Sum of squared K-weighted samples of the sub-block being filled.
-    sum: f64,
-    filled: usize,
-    /// One sum per finished sub-block (80 KB per hour).
+    /// Samples not yet metered (less than a stretch).
+    pending: Vec<f32>,
+    /// One sum of squared K-weighted samples per 100 ms (80 KB per hour).
     sub_blocks: Vec<f64>,
 }
 
 impl Default for LoudnessMeter {
     fn default() -> Self {
-        let (b, a) = k_weighting(f64::from(SAMPLE_RATE));
         LoudnessMeter {
-            b,
-            a,
+            k: KWeighting::at(f64::from(SAMPLE_RATE)),
             state: [0.0; 4],
-            sum: 0.0,
-            filled: 0,
+            pending: Vec::with_capacity(STRETCH),
             sub_blocks: Vec::new(),
         }
     }
@@ -64,45 +74,45 @@ impl Default for LoudnessMeter {
 
 impl LoudnessMeter {
     /// Meters the next samples of the signal.
-    pub fn push(&mut self, mut samples: &[f32]) {
-        while !samples.is_empty() {
-            let take = (SUB_BLOCK - self.filled).min(samples.len());
-            self.filter(&samples[..take]);
-            samples = &samples[take..];
-            self.filled += take;
-            if self.filled == SUB_BLOCK {
-                self.sub_blocks.push(std::mem::take(&mut self.sum));
-                self.filled = 0;
-                for s in &mut self.state {
-                    if s.abs() < FLUSH_BELOW {
-                        *s = 0.0;
-                    }
-                }
-            }
+    pub fn push(&mut self, samples: &[f32]) {
+        self.pending.extend_from_slice(samples);
+        let whole = self.pending.len() / STRETCH * STRETCH;
+        let pending = std::mem::take(&mut self.pending);
+        for stretch in pending[..whole].chunks_exact(STRETCH) {
+            self.meter_stretch(stretch);
         }
+        self.pending = pending;
+        self.pending.drain(..whole);
     }
 
-    /// The fourth-order K-weighting filter in direct form II, as BS.1770's reference
-    /// code (and libebur128) run it, squared and summed.
-    fn filter(&mut self, samples: &[f32]) {
-        let ([b0, b1, b2, b3, b4], [_, a1, a2, a3, a4]) = (self.b, self.a);
-        let [mut s1, mut s2, mut s3, mut s4] = self.state;
-        let mut sum = self.sum;
-        for &x in samples {
-            // The previous output term last: only one multiply-add waits on it, so the
-            // loop runs at one multiply-add's latency per sample, not four.
-            let s0 = (f64::from(x) - a2 * s2 - a3 * s3 - a4 * s4) - a1 * s1;
-            let y = b0 * s0 + b1 * s1 + b2 * s2 + b3 * s3 + b4 * s4;
-            sum += y * y;
-            (s4, s3, s2, s1) = (s3, s2, s1, s0);
+    fn meter_stretch(&mut self, stretch: &[f32]) {
+        let (first, second) = stretch.split_at(HALF);
+        let mut settled = [0.0; 4];
+        self.k.run(&first[HALF - SETTLE..], &mut settled);
+        let mut states = [self.state, settled];
+        let mut sums = [Vec::with_capacity(HALF / SUB_BLOCK), Vec::new()];
+        sums[1].reserve(HALF / SUB_BLOCK);
+        for (a, b) in first
+            .chunks_exact(SUB_BLOCK)
+            .zip(second.chunks_exact(SUB_BLOCK))
+        {
+            let [sa, sb] = self.k.run_pair([a, b], &mut states);
+            sums[0].push(sa);
+            sums[1].push(sb);
         }
-        self.state = [s1, s2, s3, s4];
-        self.sum = sum;
+        let [first_sums, second_sums] = sums;
+        self.sub_blocks.extend(first_sums);
+        self.sub_blocks.extend(second_sums);
+        self.state = states[1];
     }
 
     /// Integrated loudness and loudness range, with the source's linear sample `peak`;
     /// silent or too-short input gives `None`s, never -inf/NaN.
-    pub fn finish(&self, peak: f32) -> Loudness {
+    pub fn finish(mut self, peak: f32) -> Loudness {
+        // The last partial stretch, front to back; a last partial sub-block is not metered.
+        for block in self.pending.chunks_exact(SUB_BLOCK) {
+            self.sub_blocks.push(self.k.run(block, &mut self.state));
+        }
         let gating = window_energies(&self.sub_blocks, GATING_BLOCK, 1);
         let integrated = gated_mean(&gating, RELATIVE_GATE_INTEGRATED).map(energy_to_lufs);
         let range = integrated.and_then(|_| {
@@ -117,6 +127,62 @@ impl LoudnessMeter {
             sample_peak_dbfs: (peak > 0.0).then(|| 20.0 * peak.log10()).and_then(finite),
         }
     }
+}
+
+/// BS.1770's K-weighting (high shelf, then the RLB high-pass) as one fourth-order
+/// filter in direct form II, as BS.1770's reference code (and libebur128) run it.
+struct KWeighting {
+    b: [f64; 5],
+    a: [f64; 5],
+}
+
+impl KWeighting {
+    fn at(rate: f64) -> KWeighting {
+        let (b, a) = k_weighting(rate);
+        KWeighting { b, a }
+    }
+
+    /// Filters `samples` on from `state`; returns the sum of the squared output.
+    fn run(&self, samples: &[f32], state: &mut [f64; 4]) -> f64 {
+        let ([b0, b1, b2, b3, b4], [_, a1, a2, a3, a4]) = (self.b, self.a);
+        let [mut s1, mut s2, mut s3, mut s4] = *state;
+        let mut sum = 0.0;
+        for &x in samples {
+            let s0 = (f64::from(x) - a2 * s2 - a3 * s3 - a4 * s4) - a1 * s1;
+            let y = b0 * s0 + b1 * s1 + b2 * s2 + b3 * s3 + b4 * s4;
+            sum += y * y;
+            (s4, s3, s2, s1) = (s3, s2, s1, s0);
+        }
+        *state = flush_tiny([s1, s2, s3, s4]);
+        sum
+    }
+
+    /// [`KWeighting::run`] on two signals of the same length at once.
+    fn run_pair(&self, samples: [&[f32]; 2], states: &mut [[f64; 4]; 2]) -> [f64; 2] {
+        let ([b0, b1, b2, b3, b4], [_, a1, a2, a3, a4]) = (self.b, self.a);
+        let lane = |k: usize| states.map(|s| s[k]);
+        let (mut s1, mut s2, mut s3, mut s4) = (lane(0), lane(1), lane(2), lane(3));
+        let mut sum = [0.0; 2];
+        for (&xa, &xb) in samples[0].iter().zip(samples[1]) {
+            let x = [f64::from(xa), f64::from(xb)];
+            let mut s0 = [0.0; 2];
+            for k in 0..2 {
+                s0[k] = (x[k] - a2 * s2[k] - a3 * s3[k] - a4 * s4[k]) - a1 * s1[k];
+                let y = b0 * s0[k] + b1 * s1[k] + b2 * s2[k] + b3 * s3[k] + b4 * s4[k];
+                sum[k] += y * y;
+            }
+            (s4, s3, s2, s1) = (s3, s2, s1, s0);
+        }
+        for (k, state) in states.iter_mut().enumerate() {
+            *state = flush_tiny([s1[k], s2[k], s3[k], s4[k]]);
+        }
+        sum
+    }
+}
+
+/// Filter states this small are zero, so silence never runs on denormals.
+fn flush_tiny(state: [f64; 4]) -> [f64; 4] {
+    state.map(|s| if s.abs() < FLUSH_BELOW { 0.0 } else { s })
 }
 
 /// Mean-square energies of windows of `len` sub-blocks, one every `hop` sub-blocks, the
@@ -272,6 +338,37 @@ mod tests {
             "{ours:?} vs {lra}"
         );
         assert!(lra > 1.0, "the test signal should have a range: {lra}");
+    }
+
+    /// Stretches run as two halves side by side give the sums of one front-to-back run.
+    #[test]
+    fn halves_side_by_side_match_front_to_back() {
+        let signal = bursts(27);
+        let mut meter = LoudnessMeter::default();
+        for piece in signal.chunks(12_345) {
+            meter.push(piece);
+        }
+        let mut meter_sums = std::mem::take(&mut meter.sub_blocks);
+        let mut state = meter.state;
+        meter_sums.extend(
+            meter
+                .pending
+                .chunks_exact(SUB_BLOCK)
+                .map(|b| meter.k.run(b, &mut state)),
+        );
+        let mut state = [0.0; 4];
+        let k = KWeighting::at(f64::from(SAMPLE_RATE));
+        let plain: Vec<f64> = signal
+            .chunks_exact(SUB_BLOCK)
+            .map(|b| k.run(b, &mut state))
+            .collect();
+        assert_eq!(meter_sums.len(), plain.len());
+        for (i, (a, b)) in meter_sums.iter().zip(&plain).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-12 * b.abs().max(1e-9),
+                "sub-block {i}: {a} vs {b}"
+            );
+        }
     }
 
     #[test]
