@@ -263,7 +263,7 @@ impl Decoder {
 
     /// Makes the next run yield frames `range` of the recording (numbered as
     /// [`Decoder::range_frames`] counts them) and nothing else. The demuxer is sent to a
-    /// packet [`RANGE_PREROLL`] frames early and what comes before the range is decoded
+    /// packet `RANGE_PREROLL` frames early and what comes before the range is decoded
     /// and dropped: AAC's overlapping transform needs the frames before the range's first
     /// one for it to come out as in a front-to-back decode. (Only the random noise AAC
     /// substitutes for some bands differs: its generator starts afresh with each range.)

@@ -2,19 +2,22 @@
 //! a sink (memory, a spill file, a WAV file).
 //!
 //! Producers turn a [`Recording`] into an ordered stream of [`Piece`]s: audio blocks,
-//! silence standing in for what is missing or undecodable, and zero-length marks. The
-//! [`Assembler`] consumes them in batches: it resamples a batch in order through one
-//! continuous [`ResampleStream`] (so there is no seam between blocks, ranges or chunks
-//! and each piece starts at the 16 kHz sample its cumulative source position maps to)
-//! while the previous batch's output is measured for loudness and written out.
+//! silence standing in for what is missing or undecodable, and zero-length marks. A
+//! [`Timeline`] resamples them in order through one continuous [`ResampleStream`] (so
+//! there is no seam between blocks, ranges or chunks and each piece starts at the
+//! 16 kHz sample its cumulative source position maps to) and records the gaps; the
+//! [`Assembler`] meters the result for loudness and writes it out.
 //!
-//! - Single files are decoded front to back on a producer thread and handed over
+//! - An MP4 (the m4a a Space is posted as) is decoded in ranges on every core, each
+//!   range resampled on its core too and joined bit-exact ([`join_ranges`]).
+//! - Other single files are decoded front to back on a producer thread and handed over
 //!   through a small bounded channel; the assembler works alongside on the other core.
-//! - Playlists are decoded a batch of chunks at a time in parallel (chunks are
-//!   independent ADTS streams), with timestamp gaps and damaged or missing chunks filled
-//!   with silence.
+//! - Playlists are decoded in fixed groups of chunks on every core (chunks are ADTS
+//!   streams, a group's continuing one codec), with timestamp gaps and damaged or
+//!   missing chunks filled with silence.
 //!
-//! Only a few batches ever exist at the source rate, so memory does not grow with length.
+//! Only a few ranges, blocks or groups ever exist at the source rate, so memory does not
+//! grow with length.
 
 use super::loudness::LoudnessMeter;
 use super::resample::{self, ResampleStream, out_len};
@@ -23,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::ingest::decode::{DecodeEvent, Decoder, PcmBlock, StreamInfo};
 use crate::ingest::{Part, Recording, adts, id3};
 use crate::transcript::{Gap, Loudness};
-use rayon::prelude::*;
+use crate::workers;
 use std::ops::Range;
 use std::sync::mpsc;
 
@@ -34,8 +37,10 @@ const BLOCK_SECONDS: usize = 1;
 const CHUNK_GROUP: usize = 4;
 /// Source seconds per range when a file is decoded in ranges on every core.
 const RANGE_SECONDS: u64 = 10;
-/// Decoded ranges that may wait, per decoder, for the assembler.
+/// Decoded ranges that may wait, per lane, for this thread to write them.
 const RANGES_AHEAD: usize = 4;
+/// Decoded groups of playlist chunks that may wait, per lane, to be placed.
+const GROUPS_AHEAD: usize = 2;
 /// Blocks that may wait between the decode thread and the assembler.
 const QUEUE_BLOCKS: usize = 16;
 /// A timestamp jump between chunks larger than this is a gap.
@@ -146,15 +151,14 @@ fn join_stream(
 }
 
 /// In ranges of about [`RANGE_SECONDS`], each decoded and resampled whole on one of
-/// `lanes` threads: lane `k` takes ranges `k`, `k + lanes`, … (its decoder seeking from
-/// one to the next) and hands them over through its own small channel; this thread takes
-/// the channels in turn and only meters and writes. Ranges start on resampler block
+/// `lanes` threads ([`workers::run_ordered`]; a lane's decoder seeks from one range to
+/// the next); this thread takes them in order and only meters and writes. Ranges start on resampler block
 /// boundaries and replay the block before them, so they join bit-exact
 /// ([`ResampleStream::resume_at`]); their bounds do not depend on the number of lanes,
 /// so neither does the output. Memory stays a few ranges, whatever the length.
 ///
-/// Measured on a 10-minute m4a on 2 cores (medians of 11): 0.255 s, against 0.33 s for
-/// front to back, where the decoding thread was the critical path.
+/// Measured on a 10-minute m4a on 2 cores (medians of 11): 0.25 s, against 0.33 s front
+/// to back, where the one decoding thread was the critical path.
 fn join_ranges(
     part: &Part,
     first: Decoder,
@@ -173,49 +177,26 @@ fn join_ranges(
     for _ in 1..lanes {
         decoders.push(Decoder::open_file(&part.path)?);
     }
+    let lanes: Vec<Lane> = decoders
+        .into_iter()
+        .map(|decoder| Lane {
+            decoder,
+            stream: None,
+        })
+        .collect();
     let mut asm = Assembler::new(sink);
     let mut outcome = RangeOutcome::default();
-    std::thread::scope(|s| {
-        let (receivers, workers): (Vec<_>, Vec<_>) = decoders
-            .into_iter()
-            .enumerate()
-            .map(|(k, decoder)| {
-                let (tx, rx) = mpsc::sync_channel(RANGES_AHEAD);
-                let mine = ranges.iter().skip(k).step_by(lanes);
-                let mut lane = Lane {
-                    decoder,
-                    stream: None,
-                };
-                let worker = s.spawn(move || {
-                    for range in mine {
-                        if tx
-                            .send(lane.resample(part, range, (block, frames)))
-                            .is_err()
-                        {
-                            return;
-                        }
-                    }
-                });
-                (rx, worker)
-            })
-            .unzip();
-        let assembled = (0..ranges.len()).try_for_each(|i| {
-            let (timeline, decoded) = receivers[i % lanes]
-                .recv()
-                .map_err(|_| Error::input(&part.path, "decoder thread crashed"))?;
+    workers::run_ordered(
+        lanes,
+        ranges.len(),
+        RANGES_AHEAD,
+        |lane, i| lane.resample(part, &ranges[i], (block, frames)),
+        |(timeline, decoded)| {
             outcome.note(decoded);
             asm.push_resampled(timeline)
-        });
-        // Dropping the receivers stops the lanes at their next range; joining them here
-        // turns a crashed lane into an error rather than a crash of the whole scope.
-        drop(receivers);
-        let crashed = workers.into_iter().any(|w| w.join().is_err());
-        assembled.and(if crashed {
-            Err(Error::input(&part.path, "decoder thread crashed"))
-        } else {
-            Ok(())
-        })
-    })?;
+        },
+        || Error::input(&part.path, "decoder thread crashed"),
+    )?;
     outcome.into_result()?;
     asm.finish(info)
 }
@@ -301,33 +282,27 @@ impl Lane {
     }
 }
 
-/// Playlist: decode chunks in parallel batches; each batch is assembled in order
-/// while the next one decodes.
+/// Playlist: chunks decoded in fixed groups ([`decode_group`]) on every core, placed in
+/// order on this thread (gaps, discontinuities) and resampled, metered and written.
 fn join_playlist(rec: &Recording, sink: &mut (dyn SampleSink + Send)) -> Result<Joined> {
-    let batch_len = rayon::current_num_threads().max(1) * 2 * CHUNK_GROUP;
+    let groups: Vec<Range<usize>> = (0..rec.parts.len())
+        .step_by(CHUNK_GROUP)
+        .map(|g| g..(g + CHUNK_GROUP).min(rec.parts.len()))
+        .collect();
     let mut asm = Assembler::new(sink);
     let mut order = PlaylistOrder::default();
-    let mut ready: Vec<Piece> = Vec::new();
-    for (batch, parts) in rec.parts.chunks(batch_len).enumerate() {
-        let first = batch * batch_len;
-        let end = first + parts.len();
-        let (decoded, assembled) = rayon::join(
-            || {
-                let groups: Vec<usize> = (first..end).step_by(CHUNK_GROUP).collect();
-                groups
-                    .into_par_iter()
-                    .map(|g| decode_group(&rec.parts, g..(g + CHUNK_GROUP).min(end)))
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-            },
-            || asm.push_batch(std::mem::take(&mut ready)),
-        );
-        assembled?;
-        ready = order.place(parts, decoded);
-    }
-    asm.push_batch(ready)?;
+    let mut placing = groups.iter();
+    workers::run_ordered(
+        vec![(); rayon::current_num_threads().max(1)],
+        groups.len(),
+        GROUPS_AHEAD,
+        |(), i| decode_group(&rec.parts, groups[i].clone()),
+        |decoded| {
+            let group = placing.next().cloned().unwrap_or_default();
+            asm.push_here(order.place(&rec.parts[group], decoded))
+        },
+        || Error::input(&rec.path, "decoder thread crashed"),
+    )?;
     match order.first_info {
         Some(info) => asm.finish(info),
         None => Err(Error::input(
@@ -677,6 +652,14 @@ impl<'s> Assembler<'s> {
             || batch.into_iter().for_each(|p| timeline.push(p)),
         );
         written
+    }
+
+    /// Pushes `pieces` through the timeline and writes what is ready, all on this thread
+    /// (for callers whose other cores are busy decoding).
+    fn push_here(&mut self, pieces: Vec<Piece>) -> Result<()> {
+        pieces.into_iter().for_each(|p| self.timeline.push(p));
+        let ready = self.timeline.take_ready();
+        self.output.measure_and_write(ready)
     }
 
     /// Appends a stretch resampled on another core ([`Timeline::resuming`]) that continues

@@ -86,8 +86,8 @@ impl SpeechDetector {
     }
 
     /// Speech probability per frame of [`regions::FRAME_SAMPLES`] samples. The recording
-    /// is cut into pieces of [`PIECE_FRAMES`] run on the lanes in parallel, each after a
-    /// [`PREROLL_FRAMES`] lead-in. The pieces do not depend on the number of lanes, so
+    /// is cut into pieces of `PIECE_FRAMES` run on the lanes in parallel, each after a
+    /// `PREROLL_FRAMES` lead-in. The pieces do not depend on the number of lanes, so
     /// neither do the probabilities: the same recording gives the same speech on any
     /// machine.
     pub fn probabilities(&self, audio: &Audio) -> Result<Vec<f32>> {
