@@ -509,7 +509,7 @@ struct Timeline {
 impl Timeline {
     /// A timeline for a stretch of a same-rate run that starts `frames_before` source
     /// frames in, the last `warmup` of which are pushed again first
-    /// ([`ResampleStream::resume`]).
+    /// ([`ResampleStream::resume_at`]).
     fn resuming(mut stream: ResampleStream, frames_before: u64, warmup: u64) -> Timeline {
         stream.resume_at(frames_before, warmup);
         Timeline {
