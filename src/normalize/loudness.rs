@@ -38,8 +38,9 @@ const FLUSH_BELOW: f64 = 1e-30;
 const STRETCH: usize = 100 * SUB_BLOCK;
 const HALF: usize = STRETCH / 2;
 /// How long before its half the second half's filter starts from rest (0.3 s): by then
-/// what it did not see has decayed below 1e-31 of the signal (the high-pass's poles are
-/// at 0.985), far under f64 rounding, so it is in the state a front-to-back run has.
+/// what it did not see has decayed below 1e-27 of the signal (the high-pass has a double
+/// pole at 0.985: 4800 * 0.985^4800), far under f64 rounding, so it is in the state a
+/// front-to-back run has.
 const SETTLE: usize = 3 * SUB_BLOCK;
 
 /// Streams 16 kHz mono samples through the K-weighting filter, keeping one energy
