@@ -131,22 +131,13 @@ impl Decoder {
     /// `preroll` is the last ADTS frame of the previous chunk of the same stream: when
     /// the chunk is ADTS of the same format it is decoded first and its output dropped,
     /// so the chunk's first frame decodes as in a continuous stream (see [`adts`]).
-    pub fn open_bytes(path: &Path, mut data: Vec<u8>, preroll: Option<&[u8]>) -> Result<Decoder> {
-        if data.is_empty() {
-            return Err(Error::input(path, "empty file"));
-        }
-        let tags = id3::strip(&data);
-        data.drain(..tags.tag_len);
-        if data.is_empty() {
-            return Err(Error::input(path, "file holds only an ID3 tag, no audio"));
-        }
-        let adts = adts::is_sync(&data);
+    pub fn open_bytes(path: &Path, data: Vec<u8>, preroll: Option<&[u8]>) -> Result<Decoder> {
+        let (mut data, ts, adts) = chunk_audio(path, data)?;
         let preroll = preroll.filter(|p| adts && adts::same_format(p, &data));
         if let Some(p) = preroll {
             data.splice(0..0, p.iter().copied());
         }
-        let mut decoder =
-            Self::open_source(path, Box::new(Cursor::new(data)), tags.timestamp, adts)?;
+        let mut decoder = Self::open_source(path, Box::new(Cursor::new(data)), ts, adts)?;
         if preroll.is_some() {
             decoder.trim = Some(mp4::Trim {
                 skip: adts::FRAME_SAMPLES,
@@ -160,19 +151,11 @@ impl Decoder {
     /// decoder, which goes on from where it stopped: the chunk's first frame decodes as in
     /// one continuous stream, and the codec's tables are not built again. A chunk of
     /// another format gets a codec of its own.
-    pub fn open_bytes_after(path: &Path, mut data: Vec<u8>, previous: Decoder) -> Result<Decoder> {
-        let tags = id3::strip(&data);
-        data.drain(..tags.tag_len);
-        if data.is_empty() {
-            return Err(Error::input(
-                path,
-                "empty file or only an ID3 tag, no audio",
-            ));
-        }
-        let adts = adts::is_sync(&data);
+    pub fn open_bytes_after(path: &Path, data: Vec<u8>, previous: Decoder) -> Result<Decoder> {
+        let (data, ts, adts) = chunk_audio(path, data)?;
         let source = Box::new(Cursor::new(data));
         guarded(path, || {
-            Self::open_guarded(path, source, tags.timestamp, adts, Some(previous.decoder))
+            Self::open_guarded(path, source, ts, adts, Some(previous.decoder))
         })
     }
 
@@ -206,9 +189,7 @@ impl Decoder {
         let (sample_rate, channels) = check_header(path, &params)?;
         let decoder = match carried.filter(|c| same_stream(c.codec_params(), &params)) {
             Some(decoder) => decoder,
-            None => symphonia::default::get_codecs()
-                .make_audio_decoder(&params, &AudioDecoderOptions::default())
-                .map_err(|e| codec_error(path, &params, e))?,
+            None => new_codec(path, &params)?,
         };
         let info = StreamInfo {
             codec: codec_name(params.codec),
@@ -283,9 +264,7 @@ impl Decoder {
         // the noise AAC substitutes for some bands, so a range's samples would depend on
         // which ranges this decoder did before, i.e. on the number of cores.
         let params = self.decoder.codec_params().clone();
-        self.decoder = symphonia::default::get_codecs()
-            .make_audio_decoder(&params, &AudioDecoderOptions::default())
-            .map_err(|e| codec_error(&self.path, &params, e))?;
+        self.decoder = new_codec(&self.path, &params)?;
         let at = u64::try_from(seeked.actual_ts.get()).unwrap_or(0);
         self.range_trim = Some(mp4::Trim {
             skip: first.saturating_sub(at),
@@ -624,6 +603,28 @@ impl RunState {
         };
         sink(DecodeEvent::Pcm(block))
     }
+}
+
+/// The audio of an in-memory chunk behind its ID3 tag: (bytes, the tag's transport-stream
+/// timestamp, whether they are ADTS).
+fn chunk_audio(path: &Path, mut data: Vec<u8>) -> Result<(Vec<u8>, Option<u64>, bool)> {
+    if data.is_empty() {
+        return Err(Error::input(path, "empty file"));
+    }
+    let tags = id3::strip(&data);
+    data.drain(..tags.tag_len);
+    if data.is_empty() {
+        return Err(Error::input(path, "file holds only an ID3 tag, no audio"));
+    }
+    let adts = adts::is_sync(&data);
+    Ok((data, tags.timestamp, adts))
+}
+
+/// A codec decoder for `params`, fresh (no state carried over from other audio).
+fn new_codec(path: &Path, params: &AudioCodecParameters) -> Result<Box<dyn AudioDecoder>> {
+    symphonia::default::get_codecs()
+        .make_audio_decoder(params, &AudioDecoderOptions::default())
+        .map_err(|e| codec_error(path, params, e))
 }
 
 /// Whether a codec decoder set up for `a` can go on decoding a stream described by `b`.

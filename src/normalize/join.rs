@@ -152,8 +152,8 @@ fn join_stream(
 
 /// In ranges of about [`RANGE_SECONDS`], each decoded and resampled whole on one of
 /// `lanes` threads ([`workers::run_ordered`]; a lane's decoder seeks from one range to
-/// the next); this thread takes them in order and only meters and writes. Ranges start on resampler block
-/// boundaries and replay the block before them, so they join bit-exact
+/// the next); this thread takes them in order and only meters and writes. Ranges start
+/// on resampler block boundaries and replay the block before them, so they join bit-exact
 /// ([`ResampleStream::resume_at`]); their bounds do not depend on the number of lanes,
 /// so neither does the output. Memory stays a few ranges, whatever the length.
 ///
@@ -182,6 +182,8 @@ fn join_ranges(
         .map(|decoder| Lane {
             decoder,
             stream: None,
+            block,
+            frames,
         })
         .collect();
     let mut asm = Assembler::new(sink);
@@ -190,7 +192,7 @@ fn join_ranges(
         lanes,
         ranges.len(),
         RANGES_AHEAD,
-        |lane, i| lane.resample(part, &ranges[i], (block, frames)),
+        |lane, i| lane.resample(part, &ranges[i]),
         |(timeline, decoded)| {
             outcome.note(decoded);
             asm.push_resampled(timeline)
@@ -233,6 +235,10 @@ impl RangeOutcome {
 struct Lane {
     decoder: Decoder,
     stream: Option<ResampleStream>,
+    /// The resampler's input frames per call (ranges start on multiples of it).
+    block: u64,
+    /// The recording's length in frames (the range ending there flushes the resampler).
+    frames: u64,
 }
 
 impl Lane {
@@ -240,14 +246,9 @@ impl Lane {
     /// decoded if it could not. A range that comes out short (damage, a file that ends
     /// early) is filled with silence to its length and the gap reported, so the ranges
     /// after it stay where they belong.
-    fn resample(
-        &mut self,
-        part: &Part,
-        range: &Range<u64>,
-        (block, frames): (u64, u64),
-    ) -> (Timeline, Result<u64>) {
+    fn resample(&mut self, part: &Part, range: &Range<u64>) -> (Timeline, Result<u64>) {
         let rate = self.decoder.info().sample_rate;
-        let warmup = range.start.min(block);
+        let warmup = range.start.min(self.block);
         let stream = self.stream.take();
         let stream = stream.unwrap_or_else(|| ResampleStream::new(rate, 0));
         let mut timeline = Timeline::resuming(stream, range.start, warmup);
@@ -273,7 +274,7 @@ impl Lane {
                 reason: format!("undecodable frames in {} ({why})", part.name),
             });
         }
-        if range.end == frames {
+        if range.end == self.frames {
             timeline.finish_stream();
         }
         timeline.clip_gaps_before(out_len(range.start, rate));

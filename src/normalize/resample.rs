@@ -185,7 +185,7 @@ pub fn block_frames(rate: u32) -> u64 {
     if rate == SAMPLE_RATE {
         return 1;
     }
-    fft_resampler(rate).input_frames_next() as u64
+    fft_chunk(rate) as u64
 }
 
 /// rubato's FFT resampler, sized as rubato sizes it by default (sub-chunks of about
@@ -199,19 +199,23 @@ pub fn block_frames(rate: u32) -> u64 {
 /// 0.3 % to 4-7 % (missed speech; `scripts/eval-diarization`), the 6-8 kHz band of
 /// low-bitrate AAC being mostly noise substitution.
 fn fft_resampler(rate: u32) -> Fft<f32> {
-    let gcd = gcd(rate as usize, SAMPLE_RATE as usize);
-    let min_in = rate as usize / gcd;
-    let blocks = next_5_smooth(SUB_CHUNK.div_ceil(min_in));
     Fft::<f32>::new_custom(
         rate as usize,
         SAMPLE_RATE as usize,
-        blocks * min_in,
+        fft_chunk(rate),
         1,
         1,
         WindowFunction::BlackmanHarris2,
         FixedSync::Input,
     )
     .expect("rates are validated at decode time")
+}
+
+/// Input frames per FFT block at `rate`: the smallest whole number of the fewest frames
+/// that map to whole output samples, rounded to a 5-smooth count (see [`fft_resampler`]).
+fn fft_chunk(rate: u32) -> usize {
+    let min_in = rate as usize / gcd(rate as usize, SAMPLE_RATE as usize);
+    next_5_smooth(SUB_CHUNK.div_ceil(min_in)) * min_in
 }
 
 /// Smallest n' >= n whose prime factors are all 2, 3 or 5.
