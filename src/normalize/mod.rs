@@ -9,6 +9,7 @@ mod join;
 pub mod loudness;
 pub mod resample;
 
+use crate::atomic::WriteBehind;
 use crate::audio::{Audio, AudioBuilder, SAMPLE_RATE, SampleSink, seconds};
 use crate::error::{Error, Result};
 use crate::ingest;
@@ -43,6 +44,7 @@ pub fn load_recording(path: &Path, spill_dir: Option<&Path>) -> Result<LoadedRec
 pub fn decode_to_wav(input: &Path, out: &Path) -> Result<SourceInfo> {
     crate::atomic::write_file_atomic(out, |file| {
         let file = file.try_clone().map_err(|e| Error::io(out, e))?;
+        let file = WriteBehind::new(file);
         let mut wav = WavSink::new(BufWriter::with_capacity(1 << 20, file), out)?;
         let source = normalize_into(input, &mut wav)?;
         wav.finalize()?;
@@ -80,12 +82,12 @@ fn normalize_into(path: &Path, sink: &mut (dyn SampleSink + Send)) -> Result<Sou
 /// A streaming 16 kHz mono 16-bit WAV writer (hound patches the header's lengths by
 /// seeking back at the end, hence a file of its own).
 struct WavSink {
-    writer: hound::WavWriter<BufWriter<std::fs::File>>,
+    writer: hound::WavWriter<BufWriter<WriteBehind>>,
     path: PathBuf,
 }
 
 impl WavSink {
-    fn new(out: BufWriter<std::fs::File>, path: &Path) -> Result<WavSink> {
+    fn new(out: BufWriter<WriteBehind>, path: &Path) -> Result<WavSink> {
         let spec = hound::WavSpec {
             channels: 1,
             sample_rate: SAMPLE_RATE,
