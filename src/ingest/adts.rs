@@ -40,6 +40,42 @@ pub fn last_frame(data: &[u8]) -> Option<&[u8]> {
     last
 }
 
+/// Where the well-formed frames of an ADTS stream lie, in order. Bytes that do not start
+/// a frame are skipped up to the next sync word that does (a damaged stretch), as a
+/// demuxer would resync.
+pub fn frames(data: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut found = Vec::new();
+    let mut pos = 0;
+    while pos < data.len() {
+        match frame_len(&data[pos..]) {
+            Some(len) => {
+                found.push(pos..pos + len);
+                pos += len;
+            }
+            None => pos += 1,
+        }
+    }
+    found
+}
+
+/// Sample rate a frame's header declares (the sampling-frequency index of ISO 14496-3).
+pub fn sample_rate(frame: &[u8]) -> Option<u32> {
+    const RATES: [u32; 13] = [
+        96_000, 88_200, 64_000, 48_000, 44_100, 32_000, 24_000, 22_050, 16_000, 12_000, 11_025,
+        8_000, 7_350,
+    ];
+    let index = usize::from(frame.get(2)? >> 2 & 0x0f);
+    (is_sync(frame))
+        .then(|| RATES.get(index).copied())
+        .flatten()
+}
+
+/// Channel configuration a frame's header declares (0: given inside the stream).
+pub fn channels(frame: &[u8]) -> Option<u16> {
+    let (high, low) = (frame.get(2)?, frame.get(3)?);
+    is_sync(frame).then(|| u16::from((high & 0x01) << 2 | low >> 6))
+}
+
 /// Whether two frames share profile, sample rate and channel layout, so one can prime a
 /// decoder for the other.
 pub fn same_format(a: &[u8], b: &[u8]) -> bool {
@@ -81,6 +117,20 @@ pub(crate) mod tests {
         cut.truncate(stream.len() - 2);
         assert_eq!(last_frame(&cut), Some(&frame(20, 2)[..]));
         assert_eq!(last_frame(b"ID3 not adts"), None);
+    }
+
+    #[test]
+    fn lists_frames_and_resyncs_after_damage() {
+        let (a, b, c) = (frame(10, 1), frame(20, 2), frame(5, 3));
+        let stream = [a.clone(), b"junk".to_vec(), b.clone(), c.clone()].concat();
+        let at = a.len() + 4;
+        assert_eq!(
+            frames(&stream),
+            vec![0..a.len(), at..at + b.len(), at + b.len()..stream.len()]
+        );
+        assert_eq!(sample_rate(&a), Some(48_000));
+        assert_eq!(channels(&a), Some(2));
+        assert!(frames(b"ID3 not adts").is_empty());
     }
 
     #[test]

@@ -24,7 +24,7 @@ use super::resample::{self, ResampleStream, out_len};
 use crate::audio::{SAMPLE_RATE, SampleSink, seconds};
 use crate::error::{Error, Result};
 use crate::ingest::decode::{DecodeEvent, Decoder, PcmBlock, StreamInfo};
-use crate::ingest::{Part, Recording, adts, id3};
+use crate::ingest::{Part, Recording};
 use crate::transcript::{Gap, Loudness};
 use crate::workers;
 use std::ops::Range;
@@ -32,23 +32,14 @@ use std::sync::mpsc;
 
 /// Source seconds per decoded block of a single file.
 const BLOCK_SECONDS: usize = 1;
-/// Playlist chunks decoded one after the other by one codec (a group is decoded on one
-/// core; groups in parallel).
-const CHUNK_GROUP: usize = 4;
 /// Source seconds per range when a file is decoded in ranges on every core.
 const RANGE_SECONDS: u64 = 10;
 /// Decoded ranges that may wait, per lane, for this thread to write them.
 const RANGES_AHEAD: usize = 4;
-/// Decoded groups of playlist chunks that may wait, per lane, to be placed.
-const GROUPS_AHEAD: usize = 2;
 /// Blocks that may wait between the decode thread and the assembler.
 const QUEUE_BLOCKS: usize = 16;
 /// Resampled stretches that may wait to be measured and written.
 const READY_AHEAD: usize = 8;
-/// A timestamp jump between chunks larger than this is a gap.
-const GAP_THRESHOLD_SECONDS: f64 = 0.5;
-/// Longest silence put in for one timestamp gap; beyond this the clock is not trusted.
-const MAX_GAP_SECONDS: f64 = 3600.0;
 
 /// One ordered element of a recording's timeline.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,7 +58,7 @@ pub enum Piece {
 
 impl Piece {
     /// Length on the timeline, in seconds.
-    fn seconds(&self) -> f64 {
+    pub(super) fn seconds(&self) -> f64 {
         match self {
             Piece::Pcm(b) => b.samples.len() as f64 / f64::from(b.rate),
             Piece::Silence { seconds, .. } => *seconds,
@@ -99,7 +90,7 @@ pub struct Joined {
 pub fn decode_and_join(rec: &Recording, sink: &mut (dyn SampleSink + Send)) -> Result<Joined> {
     match rec.kind {
         crate::ingest::Kind::File => join_file(&rec.parts[0], sink),
-        crate::ingest::Kind::Hls => join_playlist(rec, sink),
+        crate::ingest::Kind::Hls => super::playlist::join_playlist(rec, sink),
     }
 }
 
@@ -160,12 +151,8 @@ fn join_ranges(
     sink: &mut (dyn SampleSink + Send),
 ) -> Result<Joined> {
     let info = first.info().clone();
-    let block = resample::block_frames(info.sample_rate);
-    let range_len = (u64::from(info.sample_rate) * RANGE_SECONDS).div_ceil(block) * block;
-    let ranges: Vec<Range<u64>> = (0..frames.div_ceil(range_len))
-        .map(|i| i * range_len..((i + 1) * range_len).min(frames))
-        .collect();
-    let lanes = lanes.clamp(1, ranges.len());
+    let stretches = Stretch::cut_run(info.sample_rate, 0, frames);
+    let lanes = lanes.clamp(1, stretches.len());
     let mut decoders = vec![first];
     for _ in 1..lanes {
         decoders.push(Decoder::open_file(&part.path)?);
@@ -175,28 +162,41 @@ fn join_ranges(
         .map(|decoder| Lane {
             decoder,
             stream: None,
-            block,
-            frames,
         })
         .collect();
+    let resample = |lane: &mut Lane, i: usize| lane.resample(part, &stretches[i]);
+    join_stretches(lanes, stretches.len(), resample, sink, &part.path)?.finish(info)
+}
+
+/// Stretches `0..count` decoded and resampled by `lanes` on every core
+/// ([`workers::run_ordered`], [`Stretch::resample`]), metered and written in order by
+/// this thread. A recording (named by `path`) none of whose stretches decoded is an
+/// error; damaged stretches among good ones are gaps.
+pub(super) fn join_stretches<'s, S: Send>(
+    lanes: Vec<S>,
+    count: usize,
+    resample: impl Fn(&mut S, usize) -> (Timeline, Result<u64>) + Sync,
+    sink: &'s mut (dyn SampleSink + Send),
+    path: &std::path::Path,
+) -> Result<Assembler<'s>> {
     let mut asm = Assembler::new(sink);
     let mut outcome = RangeOutcome::default();
     workers::run_ordered(
         lanes,
-        ranges.len(),
+        count,
         RANGES_AHEAD,
-        |lane, i| lane.resample(part, &ranges[i]),
+        resample,
         |(timeline, decoded)| {
             outcome.note(decoded);
             asm.push_resampled(timeline)
         },
-        || Error::input(&part.path, "decoder thread crashed"),
+        || Error::input(path, "decoder thread crashed"),
     )?;
     outcome.into_result()?;
-    asm.finish(info)
+    Ok(asm)
 }
 
-/// Whether any range of a file decoded, and the first reason one did not.
+/// Whether any range of a recording decoded, and the first reason one did not.
 #[derive(Default)]
 struct RangeOutcome {
     decoded_any: bool,
@@ -213,8 +213,8 @@ impl RangeOutcome {
         }
     }
 
-    /// A file none of whose ranges decoded is an error; damaged ranges among good ones
-    /// are gaps, already recorded.
+    /// A recording none of whose ranges decoded is an error; damaged ranges among good
+    /// ones are gaps, already recorded.
     fn into_result(self) -> Result<()> {
         match self.first_error {
             Some(e) if !self.decoded_any => Err(e),
@@ -223,40 +223,56 @@ impl RangeOutcome {
     }
 }
 
-/// A core's share of a file decoded in ranges: its decoder and its resampler, both
-/// reused from range to range.
-struct Lane {
-    decoder: Decoder,
-    stream: Option<ResampleStream>,
-    /// The resampler's input frames per call (ranges start on multiples of it).
-    block: u64,
-    /// The recording's length in frames (the range ending there flushes the resampler).
-    frames: u64,
+/// A stretch of a run of same-rate audio, to be decoded and resampled on its own: the
+/// run's rate and the output position where the run starts, the stretch's frames
+/// (counted from the run's start) and whether it ends the run.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Stretch {
+    pub rate: u32,
+    pub base: u64,
+    pub range: Range<u64>,
+    pub ends_run: bool,
 }
 
-impl Lane {
-    /// One range decoded and resampled, as a timeline of its own, and why it could not be
-    /// decoded if it could not. A range that comes out short (damage, a file that ends
-    /// early) is filled with silence to its length and the gap reported, so the ranges
-    /// after it stay where they belong.
-    fn resample(&mut self, part: &Part, range: &Range<u64>) -> (Timeline, Result<u64>) {
-        let rate = self.decoder.info().sample_rate;
-        let warmup = range.start.min(self.block);
-        let stream = self.stream.take();
-        let stream = stream.unwrap_or_else(|| ResampleStream::new(rate, 0));
-        let mut timeline = Timeline::resuming(stream, range.start, warmup);
+impl Stretch {
+    /// A run of `frames` frames at `rate` starting at output position `base`, cut into
+    /// stretches of about [`RANGE_SECONDS`] that start on resampler block boundaries.
+    /// The bounds depend on the run only, never on the number of cores.
+    pub(super) fn cut_run(rate: u32, base: u64, frames: u64) -> Vec<Stretch> {
+        let block = resample::block_frames(rate);
+        let len = (u64::from(rate) * RANGE_SECONDS).div_ceil(block) * block;
+        (0..frames.div_ceil(len))
+            .map(|i| Stretch {
+                rate,
+                base,
+                range: i * len..((i + 1) * len).min(frames),
+                ends_run: (i + 1) * len >= frames,
+            })
+            .collect()
+    }
+
+    /// Decodes and resamples this stretch on the calling core, as a timeline of its own,
+    /// with the resampler `stream` this core used before (it is kept in `stream` for the
+    /// next stretch). `fill` pushes the run's source frames `span` into the timeline:
+    /// from one resampler block before the stretch, which is replayed so stretches join
+    /// bit-exact ([`ResampleStream::resume_at`]), to its end. A stretch that comes out
+    /// short (damage, a file that ends early) is filled with silence to its length and
+    /// the gap reported, naming `name`, so the stretches after it stay where they belong.
+    pub(super) fn resample(
+        &self,
+        stream: &mut Option<ResampleStream>,
+        name: &str,
+        fill: impl FnOnce(&mut Timeline, Range<u64>) -> Result<u64>,
+    ) -> (Timeline, Result<u64>) {
+        let (rate, range) = (self.rate, &self.range);
+        let warmup = range.start.min(resample::block_frames(rate));
+        let reused = stream.take().filter(|s| s.rate() == rate);
+        let reused = reused.unwrap_or_else(|| ResampleStream::new(rate, 0));
+        let mut timeline = Timeline::resuming(reused, self.base, range.start, warmup);
         timeline
             .out
             .reserve(out_len(range.end - range.start, rate) as usize + 1024);
-        let decoder = &mut self.decoder;
-        let decoded = decoder
-            .restrict_to(range.start - warmup..range.end)
-            .and_then(|()| {
-                decoder.run(rate as usize, &mut |e| {
-                    timeline.push(e.into());
-                    true
-                })
-            });
+        let decoded = fill(&mut timeline, range.start - warmup..range.end);
         let short = range.end.saturating_sub(timeline.source_frames());
         if short > 0 {
             let why = decoded
@@ -264,249 +280,44 @@ impl Lane {
                 .map_or_else(|e| e.to_string(), |_| "the file ends early".into());
             timeline.push(Piece::Silence {
                 seconds: short as f64 / f64::from(rate),
-                reason: format!("undecodable frames in {} ({why})", part.name),
+                reason: format!("undecodable frames in {name} ({why})"),
             });
         }
-        if range.end == self.frames {
+        if self.ends_run {
             timeline.finish_stream();
         }
-        timeline.clip_gaps_before(out_len(range.start, rate));
-        self.stream = timeline.stream.take();
+        timeline.clip_gaps_before(self.base + out_len(range.start, rate));
+        *stream = timeline.stream.take();
         (timeline, decoded)
     }
 }
 
-/// Playlist: chunks decoded in fixed groups ([`decode_group`]) on every core, placed in
-/// order on this thread (gaps, discontinuities), resampled on another and metered and
-/// written on a third ([`Assembler::assemble`]).
-///
-/// Measured on the 10-minute Space as 201 chunks on 2 cores: with placing, resampling,
-/// metering and writing all on this thread, it was busy for 220 of 270 ms and the
-/// decoding lanes waited for it for a third of their time.
-fn join_playlist(rec: &Recording, sink: &mut (dyn SampleSink + Send)) -> Result<Joined> {
-    let groups: Vec<Range<usize>> = (0..rec.parts.len())
-        .step_by(CHUNK_GROUP)
-        .map(|g| g..(g + CHUNK_GROUP).min(rec.parts.len()))
-        .collect();
-    let mut asm = Assembler::new(sink);
-    let mut order = PlaylistOrder::default();
-    let mut placing = groups.iter();
-    std::thread::scope(|s| {
-        let (to_assembler, placed) = mpsc::sync_channel::<Vec<Piece>>(GROUPS_AHEAD);
-        let assembler = s.spawn(move || asm.assemble(placed.into_iter().flatten()).map(|()| asm));
-        let decoded = workers::run_ordered(
-            vec![(); rayon::current_num_threads().max(1)],
-            groups.len(),
-            GROUPS_AHEAD,
-            |(), i| decode_group(&rec.parts, groups[i].clone()),
-            |decoded| {
-                let group = placing.next().cloned().unwrap_or_default();
-                // Fails only when the assembler stopped, on an error reported below.
-                to_assembler
-                    .send(order.place(&rec.parts[group], decoded))
-                    .map_err(|_| Error::input(&rec.path, "assembling stopped"))
-            },
-            || Error::input(&rec.path, "decoder thread crashed"),
-        );
-        drop(to_assembler);
-        let assembled = assembler
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        // The assembler's error (a failed write) is the cause of any error in placing.
-        assembled.and_then(|asm| decoded.map(|()| asm))
-    })
-    .and_then(|asm| match order.first_info {
-        Some(info) => asm.finish(info),
-        None => Err(Error::input(
-            &rec.path,
-            format!(
-                "no chunk of the playlist could be decoded (first failure: {})",
-                order
-                    .first_error
-                    .map_or_else(|| "none".into(), |e| e.to_string())
-            ),
-        )),
-    })
+/// A core's share of a file decoded in ranges: its decoder and its resampler, both
+/// reused from range to range.
+struct Lane {
+    decoder: Decoder,
+    stream: Option<ResampleStream>,
 }
 
-/// Puts decoded chunks on the timeline in playlist order: marks discontinuities,
-/// fills timestamp gaps and failed chunks with silence.
-#[derive(Default)]
-struct PlaylistOrder {
-    clock: ChunkClock,
-    first_info: Option<StreamInfo>,
-    first_error: Option<Error>,
-}
-
-impl PlaylistOrder {
-    fn place(&mut self, parts: &[Part], decoded: Vec<Result<DecodedChunk>>) -> Vec<Piece> {
-        let mut pieces = Vec::new();
-        for (part, chunk) in parts.iter().zip(decoded) {
-            if part.discontinuity {
-                pieces.push(Piece::Mark {
-                    reason: format!("discontinuity before {}", part.name),
-                });
-                self.clock.reset();
-            }
-            match chunk {
-                Ok(chunk) => {
-                    let ts = chunk.info.id3_timestamp;
-                    pieces.extend(self.clock.gap_before(&part.name, ts));
-                    self.clock.advance(ts, chunk.seconds());
-                    self.first_info.get_or_insert_with(|| chunk.info.clone());
-                    pieces.extend(chunk.pieces);
-                }
-                Err(e) => {
-                    let seconds = part.nominal_seconds.unwrap_or(0.0);
-                    self.clock.skip(seconds);
-                    pieces.push(Piece::Silence {
-                        seconds,
-                        reason: chunk_failure(part, &e),
-                    });
-                    self.first_error.get_or_insert(e);
-                }
-            }
-        }
-        pieces
-    }
-}
-
-/// One chunk decoded whole (chunks are a few seconds long).
-struct DecodedChunk {
-    info: StreamInfo,
-    pieces: Vec<Piece>,
-}
-
-impl DecodedChunk {
-    /// Length in seconds, counting undecodable stretches.
-    fn seconds(&self) -> f64 {
-        self.pieces.iter().map(Piece::seconds).sum()
-    }
-}
-
-/// The part before part `index` in the same stream (none after a discontinuity).
-fn previous_part(parts: &[Part], index: usize) -> Option<&Part> {
-    if parts[index].discontinuity {
-        return None;
-    }
-    index.checked_sub(1).map(|i| &parts[i])
-}
-
-/// Chunks `group` of `parts` decoded one after the other, each with the codec the one
-/// before it left off with when that one decoded ([`Decoder::open_bytes_after`]); the
-/// first of a group, or one after a failure or a discontinuity, starts a codec afresh,
-/// primed with the previous chunk's last frame. Groups are fixed runs of
-/// [`CHUNK_GROUP`] chunks, so the output never depends on the number of cores.
-fn decode_group(parts: &[Part], group: Range<usize>) -> Vec<Result<DecodedChunk>> {
-    let mut carried: Option<Decoder> = None;
-    group
-        .map(|i| {
-            let part = &parts[i];
-            let opened = match carried.take().filter(|_| !part.discontinuity) {
-                Some(previous) => std::fs::read(&part.path)
-                    .map_err(|e| Error::io(&part.path, e))
-                    .and_then(|data| Decoder::open_bytes_after(&part.path, data, previous)),
-                None => open_chunk(part, previous_part(parts, i)),
-            };
-            let mut decoder = opened?;
-            let pieces = decode_pieces(&mut decoder)?;
-            let info = decoder.info().clone();
-            carried = Some(decoder);
-            Ok(DecodedChunk { info, pieces })
-        })
-        .collect()
-}
-
-fn open_chunk(part: &Part, previous: Option<&Part>) -> Result<Decoder> {
-    let data = std::fs::read(&part.path).map_err(|e| Error::io(&part.path, e))?;
-    // The previous chunk's last frame primes the decoder; unreadable, it is simply not used.
-    let before = previous.and_then(|p| std::fs::read(&p.path).ok());
-    let preroll = before
-        .as_deref()
-        .and_then(|b| adts::last_frame(&b[id3::strip(b).tag_len..]));
-    Decoder::open_bytes(&part.path, data, preroll)
-}
-
-/// Everything a decoder yields (a playlist chunk: a few seconds), in one-second blocks.
-fn decode_pieces(decoder: &mut Decoder) -> Result<Vec<Piece>> {
-    let block_frames = decoder.info().sample_rate.max(1) as usize;
-    let mut pieces = Vec::new();
-    decoder.run(block_frames, &mut |e| {
-        pieces.push(Piece::from(e));
-        true
-    })?;
-    Ok(pieces)
-}
-
-/// Gap reason for a chunk that could not be used at all.
-fn chunk_failure(part: &Part, e: &Error) -> String {
-    match e {
-        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-            format!("missing chunk {}", part.name)
-        }
-        Error::Io { source, .. } => format!("damaged chunk {}: {source}", part.name),
-        Error::Input { reason, .. } => format!("damaged chunk {}: {reason}", part.name),
-        Error::UnsupportedCodec { codec, .. } => {
-            format!("damaged chunk {}: unsupported codec {codec}", part.name)
-        }
-        other => format!("damaged chunk {}: {other}", part.name),
-    }
-}
-
-/// Follows the chunks' 90 kHz transport-stream clock to spot time missing between them.
-#[derive(Debug, Default)]
-struct ChunkClock {
-    /// Where the next chunk should start, when known.
-    expected: Option<u64>,
-}
-
-impl ChunkClock {
-    fn reset(&mut self) {
-        self.expected = None;
-    }
-
-    /// Silence to insert before a chunk stamped `ts`, when it starts later than expected.
-    fn gap_before(&self, name: &str, ts: Option<u64>) -> Option<Piece> {
-        let (expected, ts) = (self.expected?, ts?);
-        let ahead = ts.wrapping_sub(expected) & id3::CLOCK_MASK;
-        // Half the clock range or more means the chunk starts early (overlap), not late.
-        if ahead >= 1 << 32 {
-            return None;
-        }
-        let seconds = ahead as f64 / id3::CLOCK_HZ as f64;
-        if seconds <= GAP_THRESHOLD_SECONDS {
-            return None;
-        }
-        let filled = seconds.min(MAX_GAP_SECONDS);
-        let capped = if filled < seconds {
-            format!(" (capped from {seconds:.1} s)")
-        } else {
-            String::new()
-        };
-        Some(Piece::Silence {
-            seconds: filled,
-            reason: format!("timestamp gap before {name}{capped}"),
+impl Lane {
+    /// One range decoded and resampled ([`Stretch::resample`]), and why it could not be
+    /// decoded if it could not.
+    fn resample(&mut self, part: &Part, stretch: &Stretch) -> (Timeline, Result<u64>) {
+        let decoder = &mut self.decoder;
+        stretch.resample(&mut self.stream, &part.name, |timeline, span| {
+            decoder.restrict_to(span)?;
+            let rate = decoder.info().sample_rate;
+            decoder.run(rate as usize, &mut |e| {
+                timeline.push(e.into());
+                true
+            })
         })
     }
-
-    /// A chunk stamped `ts` lasting `seconds` was placed.
-    fn advance(&mut self, ts: Option<u64>, seconds: f64) {
-        self.expected = ts.map(|t| add_ticks(t, seconds));
-    }
-
-    /// A chunk of `seconds` was replaced by silence.
-    fn skip(&mut self, seconds: f64) {
-        self.expected = self.expected.map(|t| add_ticks(t, seconds));
-    }
-}
-
-fn add_ticks(ts: u64, seconds: f64) -> u64 {
-    (ts + (seconds * id3::CLOCK_HZ as f64).round() as u64) & id3::CLOCK_MASK
 }
 
 /// The 16 kHz timeline being built, and what was found along it.
 #[derive(Default)]
-struct Timeline {
+pub(super) struct Timeline {
     /// Output not yet handed to the sink.
     out: Vec<f32>,
     /// Output samples already handed to the sink.
@@ -519,11 +330,16 @@ struct Timeline {
 }
 
 impl Timeline {
-    /// A timeline for a stretch of a same-rate run that starts `frames_before` source
+    /// A timeline for a stretch of a same-rate run starting at output `base` that starts `frames_before` source
     /// frames in, the last `warmup` of which are pushed again first
     /// ([`ResampleStream::resume_at`]).
-    fn resuming(mut stream: ResampleStream, frames_before: u64, warmup: u64) -> Timeline {
-        stream.resume_at(frames_before, warmup);
+    fn resuming(
+        mut stream: ResampleStream,
+        base: u64,
+        frames_before: u64,
+        warmup: u64,
+    ) -> Timeline {
+        stream.resume_at(base, frames_before, warmup);
         Timeline {
             stream: Some(stream),
             ..Timeline::default()
@@ -562,14 +378,9 @@ impl Timeline {
             .get_or_insert_with(|| ResampleStream::new(rate, at))
     }
 
-    fn push(&mut self, piece: Piece) {
+    pub(super) fn push(&mut self, piece: Piece) {
         match piece {
-            Piece::Pcm(block) => {
-                self.peak = self.peak.max(block.peak);
-                let mut out = std::mem::take(&mut self.out);
-                self.stream_for(block.rate).push(&block.samples, &mut out);
-                self.out = out;
-            }
+            Piece::Pcm(block) => self.push_samples(block.rate, &block.samples, block.peak),
             Piece::Silence { seconds, reason } => {
                 let rate = self.stream.as_ref().map_or(SAMPLE_RATE, |s| s.rate());
                 let frames = (seconds.max(0.0) * f64::from(rate)).round() as u64;
@@ -584,6 +395,14 @@ impl Timeline {
                 self.add_gap(at, at, &reason);
             }
         }
+    }
+
+    /// Pushes source samples at `rate` whose source peak (over all channels) is `peak`.
+    pub(super) fn push_samples(&mut self, rate: u32, samples: &[f32], peak: f32) {
+        self.peak = self.peak.max(peak);
+        let mut out = std::mem::take(&mut self.out);
+        self.stream_for(rate).push(samples, &mut out);
+        self.out = out;
     }
 
     /// Records a gap, merging it into the previous one when it continues it for the same reason.
@@ -612,7 +431,9 @@ impl Timeline {
         }
     }
 
-    fn gaps(&self) -> Vec<Gap> {
+    /// The gaps in timeline order (marks recorded apart are sorted in).
+    fn gaps(&mut self) -> Vec<Gap> {
+        self.gaps.sort_by_key(|g| (g.0, g.1));
         self.gaps
             .iter()
             .map(|(s, e, reason)| Gap {
@@ -693,6 +514,12 @@ impl<'s> Assembler<'s> {
         }
         timeline.flushed += samples.len() as u64;
         self.output.measure_and_write(samples)
+    }
+
+    /// Records zero-length marks (`(output position, reason)`) laid out beforehand.
+    pub(super) fn add_marks(&mut self, marks: Vec<(u64, String)>) {
+        let marks = marks.into_iter().map(|(at, reason)| (at, at, reason));
+        self.timeline.gaps.extend(marks);
     }
 
     pub fn finish(mut self, info: StreamInfo) -> Result<Joined> {
@@ -849,30 +676,5 @@ mod tests {
         assert_eq!((j.gaps[0].start, j.gaps[0].end), (1.0, 1.75));
         assert_eq!(j.gaps[0].reason, bad);
         assert_eq!((j.gaps[1].start, j.gaps[1].end), (2.25, 2.25));
-    }
-
-    #[test]
-    fn chunk_clock_finds_late_chunks_only() {
-        let mut c = ChunkClock::default();
-        assert!(c.gap_before("a", Some(1000)).is_none());
-        c.advance(Some(1000), 3.0);
-        assert!(c.gap_before("b", Some(1000 + 270_000 + 9_000)).is_none());
-        let Some(Piece::Silence { seconds, reason }) =
-            c.gap_before("b", Some(1000 + 270_000 + 180_000))
-        else {
-            panic!("no gap")
-        };
-        assert!((seconds - 2.0).abs() < 1e-9 && reason.contains("timestamp gap before b"));
-        assert!(
-            c.gap_before("b", Some(500)).is_none(),
-            "overlap is not a gap"
-        );
-        // Wrap-around of the 33-bit clock.
-        c.advance(Some(id3::CLOCK_MASK - 90_000), 1.0);
-        assert!(c.gap_before("w", Some(0)).is_none());
-        let Some(Piece::Silence { seconds, .. }) = c.gap_before("w", Some(90_000)) else {
-            panic!()
-        };
-        assert!((seconds - 1.0).abs() < 1e-4);
     }
 }

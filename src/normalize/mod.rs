@@ -7,6 +7,7 @@
 
 mod join;
 pub mod loudness;
+mod playlist;
 pub mod resample;
 
 use crate::atomic::WriteBehind;

@@ -60,19 +60,19 @@ impl ResampleStream {
     }
 
     /// Makes this stream continue, bit for bit, a run at its rate that started at output
-    /// position 0 and has already been fed `frames_before` frames, a whole number of
+    /// position `base` and has already been fed `frames_before` frames, a whole number of
     /// [`block_frames`]. The last `warmup` of them (one block; none at the start) must be
     /// pushed again first: the resampler's state after a call depends on that call's
     /// input only, so replaying the last block restores it, and what the replay yields
     /// is dropped. This is how ranges of a file are resampled on different cores and
     /// still join seamlessly; the resampler itself (FFT plans, buffers) is reused.
-    pub fn resume_at(&mut self, frames_before: u64, warmup: u64) {
+    pub fn resume_at(&mut self, base: u64, frames_before: u64, warmup: u64) {
         if let Some(fft) = self.fft.as_mut() {
             fft.reset();
         }
         let delay = self.fft.as_ref().map_or(0, |f| f.output_delay());
         self.pending.clear();
-        self.base = 0;
+        self.base = base;
         self.frames_in = frames_before - warmup;
         if frames_before == 0 {
             (self.emitted, self.to_trim) = (0, delay);
@@ -307,11 +307,11 @@ mod tests {
             let mut stream = ResampleStream::new(rate, 0);
             // Resumed on purpose in the wrong order: the stream carries nothing over.
             let mut second = Vec::new();
-            stream.resume_at(split as u64, block);
+            stream.resume_at(0, split as u64, block);
             stream.push(&signal[split - block as usize..], &mut second);
             assert_eq!(stream.frames_in(), signal.len() as u64);
             stream.finish(&mut second);
-            stream.resume_at(0, 0);
+            stream.resume_at(0, 0, 0);
             for piece in signal[..split].chunks(1_000) {
                 stream.push(piece, &mut joined);
             }

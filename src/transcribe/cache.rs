@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 /// parameters: the decoder and resampler, the chunk passes. Bumped whenever those change,
 /// so a cache left by an older build is never reused (2: resampler FFT sizes, second
 /// pass over a chunk's untranscribed tail; 3: MP4 decoded in ranges, speech detected in
-/// fixed pieces).
-pub const REVISION: &str = "3";
+/// fixed pieces; 4: ADTS playlists decoded in laid-out stretches).
+pub const REVISION: &str = "4";
 
 /// A folder of finished chunks for one (input, model, parameters) combination.
 #[derive(Debug, Clone)]
