@@ -36,7 +36,7 @@ const MAX_GAP_SECONDS: f64 = 3600.0;
 /// ADTS, else in groups of chunks.
 pub(super) fn join_playlist(rec: &Recording, sink: &mut (dyn SampleSink + Send)) -> Result<Joined> {
     let scans: Vec<Scanned> = rec.parts.par_iter().map(scan_chunk).collect();
-    match Layout::of(&rec.parts, scans) {
+    match Layout::of(rec, scans) {
         Some(layout) => join_layout(rec, layout, sink),
         None => join_chunk_groups(rec, sink),
     }
@@ -78,13 +78,13 @@ fn scan_chunk(part: &Part) -> Scanned {
 
 /// The timeline of a playlist of ADTS chunks, known before decoding: runs of one sample
 /// rate, each a sequence of chunks and silences, and the discontinuity marks.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Layout {
     runs: Vec<Run>,
     /// Output positions (16 kHz samples) and reasons of zero-length marks.
     marks: Vec<(u64, String)>,
-    info: Option<StreamInfo>,
-    first_error: Option<Error>,
+    /// The format of the first usable chunk, or why there is none.
+    info: Result<StreamInfo>,
 }
 
 /// Audio at one sample rate, placed from output position `base` on.
@@ -96,26 +96,37 @@ struct Run {
     spans: Vec<Span>,
 }
 
-/// `frames` frames of a run from frame `start` on: a chunk's audio, or silence.
+/// `frames` frames of a run from frame `start` on.
 #[derive(Debug)]
 struct Span {
     start: u64,
     frames: u64,
-    /// The part index of a chunk, or the reason for a silence.
-    source: std::result::Result<usize, String>,
+    source: Source,
+}
+
+#[derive(Debug)]
+enum Source {
+    /// The audio of the chunk that is this part (an index into the playlist's parts).
+    Chunk(usize),
+    /// Silence, and why.
+    Silence(String),
 }
 
 impl Layout {
-    /// The layout of `parts`, when the first readable one is ADTS; a chunk that is not
+    /// The layout of `rec`'s parts, when the first readable one is ADTS; a chunk that is not
     /// ADTS among ADTS chunks counts as damaged. `None` for playlists of other chunks.
-    fn of(parts: &[Part], scans: Vec<Scanned>) -> Option<Layout> {
+    fn of(rec: &Recording, scans: Vec<Scanned>) -> Option<Layout> {
         let first = scans.iter().find(|s| !matches!(s, Scanned::Unreadable(_)));
         if !matches!(first, Some(Scanned::Adts { .. })) {
             return None;
         }
-        let mut layout = Layout::default();
+        let mut layout = Layout {
+            runs: Vec::new(),
+            marks: Vec::new(),
+            info: Err(Error::input(&rec.path, "not laid out yet")),
+        };
         let mut order = PlaylistOrder::default();
-        for (index, (part, scan)) in parts.iter().zip(scans).enumerate() {
+        for (index, (part, scan)) in rec.parts.iter().zip(scans).enumerate() {
             let chunk = match scan {
                 Scanned::Adts {
                     timestamp,
@@ -140,8 +151,7 @@ impl Layout {
             };
             order.place(part, chunk, &mut |placed| layout.put(placed));
         }
-        layout.info = order.first_info;
-        layout.first_error = order.first_error;
+        layout.info = order.into_info(rec);
         Some(layout)
     }
 
@@ -149,18 +159,17 @@ impl Layout {
     /// place it ([`Timeline::push`]): silence is counted at the current run's rate.
     fn put(&mut self, placed: Placed<(usize, u64, u32)>) {
         match placed {
-            Placed::Chunk((part, frames, rate)) => self.extend(rate, frames, Ok(part)),
-            Placed::Other(Piece::Silence { seconds, reason }) => {
+            Placed::Chunk((part, frames, rate)) => self.extend(rate, frames, Source::Chunk(part)),
+            Placed::Silence(Silence { seconds, reason }) => {
                 let rate = self.runs.last().map_or(SAMPLE_RATE, |r| r.rate);
                 let frames = (seconds.max(0.0) * f64::from(rate)).round() as u64;
-                self.extend(rate, frames, Err(reason));
+                self.extend(rate, frames, Source::Silence(reason));
             }
-            Placed::Other(Piece::Mark { reason }) => self.marks.push((self.position(), reason)),
-            Placed::Other(Piece::Pcm(_)) => unreachable!("placing yields no decoded audio"),
+            Placed::Mark(reason) => self.marks.push((self.position(), reason)),
         }
     }
 
-    fn extend(&mut self, rate: u32, frames: u64, source: std::result::Result<usize, String>) {
+    fn extend(&mut self, rate: u32, frames: u64, source: Source) {
         if self.runs.last().is_none_or(|r| r.rate != rate) {
             let base = self.position();
             self.runs.push(Run {
@@ -201,18 +210,8 @@ fn join_layout(
     layout: Layout,
     sink: &mut (dyn SampleSink + Send),
 ) -> Result<Joined> {
-    let Layout {
-        runs,
-        marks,
-        info,
-        first_error,
-    } = layout;
-    let info = PlaylistOrder {
-        first_info: info,
-        first_error,
-        ..PlaylistOrder::default()
-    }
-    .into_info(rec)?;
+    let Layout { runs, marks, info } = layout;
+    let info = info?;
     let stretches: Vec<(&Run, Stretch)> = runs
         .iter()
         .flat_map(|run| {
@@ -258,8 +257,8 @@ impl Run {
                 reason,
             };
             steps.push(match &s.source {
-                Err(reason) => silence(reason.clone()),
-                Ok(part) => match stream.add(parts, *part, &wanted) {
+                Source::Silence(reason) => silence(reason.clone()),
+                Source::Chunk(part) => match stream.add(parts, *part, &wanted) {
                     Ok(cut) => cut,
                     Err(e) => silence(chunk_failure(&parts[*part], &e)),
                 },
@@ -466,7 +465,8 @@ fn join_chunk_groups(rec: &Recording, sink: &mut (dyn SampleSink + Send)) -> Res
                     let chunk = chunk.map(DecodedChunk::placeable);
                     order.place(part, chunk, &mut |placed| match placed {
                         Placed::Chunk(decoded) => pieces.extend(decoded),
-                        Placed::Other(piece) => pieces.push(piece),
+                        Placed::Silence(silence) => pieces.push(silence.into()),
+                        Placed::Mark(reason) => pieces.push(Piece::Mark { reason }),
                     });
                 }
                 // Fails only when the assembler stopped, on an error reported below.
@@ -508,9 +508,27 @@ struct Placeable<T> {
 
 /// What placing a chunk puts on the timeline, in order.
 enum Placed<T> {
-    /// A discontinuity mark or silence for a gap or an unusable chunk.
-    Other(Piece),
+    /// A discontinuity: nothing on the timeline, a zero-length gap in the report.
+    Mark(String),
+    /// Standing in for a timestamp gap or an unusable chunk.
+    Silence(Silence),
     Chunk(T),
+}
+
+/// `seconds` of silence and why.
+#[derive(Debug)]
+struct Silence {
+    seconds: f64,
+    reason: String,
+}
+
+impl From<Silence> for Piece {
+    fn from(s: Silence) -> Piece {
+        Piece::Silence {
+            seconds: s.seconds,
+            reason: s.reason,
+        }
+    }
 }
 
 impl PlaylistOrder {
@@ -523,16 +541,14 @@ impl PlaylistOrder {
         put: &mut impl FnMut(Placed<T>),
     ) {
         if part.discontinuity {
-            put(Placed::Other(Piece::Mark {
-                reason: format!("discontinuity before {}", part.name),
-            }));
+            put(Placed::Mark(format!("discontinuity before {}", part.name)));
             self.clock.reset();
         }
         match chunk {
             Ok(chunk) => {
                 let ts = chunk.info.id3_timestamp;
                 if let Some(gap) = self.clock.gap_before(&part.name, ts) {
-                    put(Placed::Other(gap));
+                    put(Placed::Silence(gap));
                 }
                 self.clock.advance(ts, chunk.seconds);
                 self.first_info.get_or_insert(chunk.info);
@@ -541,7 +557,7 @@ impl PlaylistOrder {
             Err(e) => {
                 let seconds = part.nominal_seconds.unwrap_or(0.0);
                 self.clock.skip(seconds);
-                put(Placed::Other(Piece::Silence {
+                put(Placed::Silence(Silence {
                     seconds,
                     reason: chunk_failure(part, &e),
                 }));
@@ -664,7 +680,7 @@ impl ChunkClock {
     }
 
     /// Silence to insert before a chunk stamped `ts`, when it starts later than expected.
-    fn gap_before(&self, name: &str, ts: Option<u64>) -> Option<Piece> {
+    fn gap_before(&self, name: &str, ts: Option<u64>) -> Option<Silence> {
         let (expected, ts) = (self.expected?, ts?);
         let ahead = ts.wrapping_sub(expected) & id3::CLOCK_MASK;
         // Half the clock range or more means the chunk starts early (overlap), not late.
@@ -681,7 +697,7 @@ impl ChunkClock {
         } else {
             String::new()
         };
-        Some(Piece::Silence {
+        Some(Silence {
             seconds: filled,
             reason: format!("timestamp gap before {name}{capped}"),
         })
@@ -769,7 +785,7 @@ mod tests {
         let (path, [d0, d1, d4]) = troubled_playlist(dir.path());
         let rec = crate::ingest::open(&path).unwrap();
         let scans: Vec<Scanned> = rec.parts.iter().map(scan_chunk).collect();
-        assert!(Layout::of(&rec.parts, scans).is_some(), "laid out");
+        assert!(Layout::of(&rec, scans).is_some(), "laid out");
         let (one, laid) = joined_with(1, |out| join_playlist(&rec, out).unwrap());
         let (three, _) = joined_with(3, |out| join_playlist(&rec, out).unwrap());
         assert!(one == three, "the output depends on the number of lanes");
@@ -809,8 +825,7 @@ mod tests {
         assert!(c.gap_before("a", Some(1000)).is_none());
         c.advance(Some(1000), 3.0);
         assert!(c.gap_before("b", Some(1000 + 270_000 + 9_000)).is_none());
-        let Some(Piece::Silence { seconds, reason }) =
-            c.gap_before("b", Some(1000 + 270_000 + 180_000))
+        let Some(Silence { seconds, reason }) = c.gap_before("b", Some(1000 + 270_000 + 180_000))
         else {
             panic!("no gap")
         };
@@ -822,7 +837,7 @@ mod tests {
         // Wrap-around of the 33-bit clock.
         c.advance(Some(id3::CLOCK_MASK - 90_000), 1.0);
         assert!(c.gap_before("w", Some(0)).is_none());
-        let Some(Piece::Silence { seconds, .. }) = c.gap_before("w", Some(90_000)) else {
+        let Some(Silence { seconds, .. }) = c.gap_before("w", Some(90_000)) else {
             panic!()
         };
         assert!((seconds - 1.0).abs() < 1e-4);
