@@ -9,12 +9,13 @@
 //! [`Assembler`] meters the result for loudness and writes it out.
 //!
 //! - An MP4 (the m4a a Space is posted as) is decoded in ranges on every core, each
-//!   range resampled on its core too and joined bit-exact ([`join_ranges`]).
+//!   range resampled on its core too and joined bit-exact ([`join_ranges`], with the
+//!   [`Stretch`]es an ADTS playlist is decoded in as well).
 //! - Other single files are decoded front to back on a producer thread and handed over
-//!   through a small bounded channel; the assembler works alongside on the other core.
-//! - Playlists are decoded in fixed groups of chunks on every core (chunks are ADTS
-//!   streams, a group's continuing one codec), with timestamp gaps and damaged or
-//!   missing chunks filled with silence.
+//!   through a small bounded channel; the assembler resamples on this thread and meters
+//!   and writes on another ([`Assembler::assemble`]).
+//! - Playlists are [`super::playlist`]'s: laid out and decoded in stretches, or decoded
+//!   in groups of chunks whose pieces go through the assembler.
 //!
 //! Only a few ranges, blocks or groups ever exist at the source rate, so memory does not
 //! grow with length.
@@ -228,10 +229,10 @@ impl RangeOutcome {
 /// (counted from the run's start) and whether it ends the run.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Stretch {
-    pub rate: u32,
-    pub base: u64,
-    pub range: Range<u64>,
-    pub ends_run: bool,
+    rate: u32,
+    base: u64,
+    range: Range<u64>,
+    ends_run: bool,
 }
 
 impl Stretch {

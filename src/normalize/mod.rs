@@ -1,7 +1,7 @@
 //! Normalize: any supported input in, 16 kHz mono f32 out, with its provenance.
 //!
 //! Owns resampling ([`resample`]), loudness ([`loudness`]) and the parallel,
-//! sample-exact join of parts ([`join`]). Opening files, playlists and codecs is
+//! sample-exact join of parts ([`join`]; playlists' layout in [`playlist`]). Opening files, playlists and codecs is
 //! [`crate::ingest`]'s job, and so is averaging the channels, which the decoder does
 //! while copying samples out of the codec (see [`crate::ingest::decode`]).
 

@@ -389,11 +389,12 @@ impl Walker<'_> {
                     (at + to - self.done) as usize,
                 );
                 match event {
-                    DecodeEvent::Pcm(block) => {
+                    // Audio at another rate than the headers said cannot be placed.
+                    DecodeEvent::Pcm(block) if block.rate == self.rate => {
                         self.timeline
                             .push_samples(block.rate, &block.samples[a..b], block.peak);
                     }
-                    DecodeEvent::Undecodable { .. } => self.push_undecodable(to - from),
+                    _ => self.push_undecodable(to - from),
                 }
             }
             (at, self.done) = (at + n, self.done + n);
