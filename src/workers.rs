@@ -6,48 +6,43 @@
 
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 /// Runs `work(state, i)` for every `i` in `0..items`, one thread per state, and returns
-/// the results in index order. The first error stops every worker and is returned.
+/// the results in index order ([`run_ordered`] collecting them). The first failure stops
+/// every worker at its next item and is returned; a worker that crashed is `crashed()`.
 pub fn run_indexed<S: Send, T: Send>(
     states: &mut [S],
     items: usize,
     work: impl Fn(&mut S, usize) -> Result<T> + Sync,
+    crashed: impl Fn() -> Error,
 ) -> Result<Vec<T>> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<T>>> = Mutex::new((0..items).map(|_| None).collect());
-    let first_error: Mutex<Option<Error>> = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for state in states.iter_mut() {
-            let (next, results, first_error, work) = (&next, &results, &first_error, &work);
-            scope.spawn(move || {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= items || first_error.lock().unwrap().is_some() {
-                        return;
-                    }
-                    match work(state, i) {
-                        Ok(done) => results.lock().unwrap()[i] = Some(done),
-                        Err(e) => {
-                            first_error.lock().unwrap().get_or_insert(e);
-                            return;
-                        }
-                    }
-                }
-            });
+    let failed = AtomicBool::new(false);
+    let attempt = |state: &mut &mut S, i: usize| {
+        // Items are taken in index order, so every item skipped here comes after the
+        // failure, and the failure is what the collecting below meets first.
+        if failed.load(Ordering::Relaxed) {
+            return None;
         }
-    });
-    if let Some(e) = first_error.into_inner().unwrap() {
-        return Err(e);
-    }
-    Ok(results
-        .into_inner()
-        .unwrap()
-        .into_iter()
-        .flatten()
-        .collect())
+        let done = work(state, i);
+        failed.fetch_or(done.is_err(), Ordering::Relaxed);
+        Some(done)
+    };
+    let mut results = Vec::with_capacity(items);
+    let collect = |done: Option<Result<T>>| {
+        results.push(done.ok_or_else(&crashed)??);
+        Ok(())
+    };
+    run_ordered(
+        states.iter_mut().collect(),
+        items,
+        items,
+        attempt,
+        collect,
+        &crashed,
+    )?;
+    Ok(results)
 }
 
 /// Runs `work(state, i)` for every `i` in `0..items`, one thread per state, while this
@@ -197,20 +192,31 @@ mod tests {
     #[test]
     fn results_keep_their_order_and_errors_stop_the_run() {
         let mut states = vec![0usize; 3];
-        let squares = run_indexed(&mut states, 10, |seen, i| {
-            *seen += 1;
-            Ok(i * i)
-        })
+        let crashed = || Error::Usage("crashed".into());
+        let squares = run_indexed(
+            &mut states,
+            10,
+            |seen, i| {
+                *seen += 1;
+                Ok(i * i)
+            },
+            crashed,
+        )
         .unwrap();
         assert_eq!(squares, (0..10).map(|i| i * i).collect::<Vec<_>>());
         assert_eq!(states.iter().sum::<usize>(), 10);
-        let failed = run_indexed(&mut states, 10, |_, i| {
-            if i == 4 {
-                Err(Error::Usage("item 4".into()))
-            } else {
-                Ok(i)
-            }
-        });
+        let failed = run_indexed(
+            &mut states,
+            10,
+            |_, i| {
+                if i == 4 {
+                    Err(Error::Usage("item 4".into()))
+                } else {
+                    Ok(i)
+                }
+            },
+            crashed,
+        );
         assert_eq!(failed.unwrap_err().to_string(), "item 4");
     }
 

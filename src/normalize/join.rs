@@ -331,9 +331,9 @@ pub(super) struct Timeline {
 }
 
 impl Timeline {
-    /// A timeline for a stretch of a same-rate run starting at output `base` that starts `frames_before` source
-    /// frames in, the last `warmup` of which are pushed again first
-    /// ([`ResampleStream::resume_at`]).
+    /// A timeline for a stretch that starts `frames_before` source frames into a
+    /// same-rate run placed at output position `base`; the last `warmup` of those frames
+    /// are pushed again first ([`ResampleStream::resume_at`]).
     fn resuming(
         mut stream: ResampleStream,
         base: u64,

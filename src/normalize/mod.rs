@@ -1,9 +1,10 @@
 //! Normalize: any supported input in, 16 kHz mono f32 out, with its provenance.
 //!
 //! Owns resampling ([`resample`]), loudness ([`loudness`]) and the parallel,
-//! sample-exact join of parts ([`join`]; playlists' layout in [`playlist`]). Opening files, playlists and codecs is
-//! [`crate::ingest`]'s job, and so is averaging the channels, which the decoder does
-//! while copying samples out of the codec (see [`crate::ingest::decode`]).
+//! sample-exact join of parts ([`join`]; playlists in [`playlist`]). Opening files,
+//! playlists and codecs is [`crate::ingest`]'s job, and so is averaging the channels,
+//! which the decoder does while copying samples out of the codec (see
+//! [`crate::ingest::decode`]).
 
 mod join;
 pub mod loudness;
@@ -284,8 +285,8 @@ mod tests {
         assert!(src.loudness.integrated_lufs.is_some());
     }
 
-    /// The bundled Space as an HLS playlist (chunks decoded in groups, in parallel) and as
-    /// an m4a (in ranges, in parallel) come out the same length and the same audio, but
+    /// The bundled Space as an HLS playlist (laid out, decoded in stretches in parallel)
+    /// and as an m4a (in ranges, in parallel) come out the same length and the same audio, but
     /// for AAC's randomly substituted noise: every join lands where it belongs.
     #[test]
     fn playlist_and_m4a_forms_of_a_space_decode_alike() {

@@ -163,7 +163,12 @@ impl Layout {
             Placed::Silence(Silence { seconds, reason }) => {
                 let rate = self.runs.last().map_or(SAMPLE_RATE, |r| r.rate);
                 let frames = (seconds.max(0.0) * f64::from(rate)).round() as u64;
-                self.extend(rate, frames, Source::Silence(reason));
+                // No stretch holds an empty span; its gap is reported as a mark.
+                if frames == 0 {
+                    self.marks.push((self.position(), reason));
+                } else {
+                    self.extend(rate, frames, Source::Silence(reason));
+                }
             }
             Placed::Mark(reason) => self.marks.push((self.position(), reason)),
         }
@@ -347,7 +352,8 @@ impl AdtsStream {
     }
 }
 
-/// The last frame of the chunk before `part` in the same stream, if it has one.
+/// The last ADTS frame of the chunk before `part` in the same stream, if it has one (an
+/// unreadable one simply primes nothing).
 fn previous_last_frame(parts: &[Part], part: usize) -> Option<Vec<u8>> {
     let data = std::fs::read(&previous_part(parts, part)?.path).ok()?;
     adts::last_frame(&data[id3::strip(&data).tag_len..]).map(<[u8]>::to_vec)
@@ -621,7 +627,7 @@ fn decode_group(parts: &[Part], group: Range<usize>) -> Vec<Result<DecodedChunk>
                 Some(previous) => std::fs::read(&part.path)
                     .map_err(|e| Error::io(&part.path, e))
                     .and_then(|data| Decoder::open_bytes_after(&part.path, data, previous)),
-                None => open_chunk(part, previous_part(parts, i)),
+                None => open_chunk(parts, i),
             };
             let mut decoder = opened?;
             let pieces = decode_pieces(&mut decoder)?;
@@ -632,14 +638,12 @@ fn decode_group(parts: &[Part], group: Range<usize>) -> Vec<Result<DecodedChunk>
         .collect()
 }
 
-fn open_chunk(part: &Part, previous: Option<&Part>) -> Result<Decoder> {
+/// Part `index` with a codec of its own, primed with the last frame of the chunk before.
+fn open_chunk(parts: &[Part], index: usize) -> Result<Decoder> {
+    let part = &parts[index];
     let data = std::fs::read(&part.path).map_err(|e| Error::io(&part.path, e))?;
-    // The previous chunk's last frame primes the decoder; unreadable, it is simply not used.
-    let before = previous.and_then(|p| std::fs::read(&p.path).ok());
-    let preroll = before
-        .as_deref()
-        .and_then(|b| adts::last_frame(&b[id3::strip(b).tag_len..]));
-    Decoder::open_bytes(&part.path, data, preroll)
+    let preroll = previous_last_frame(parts, index);
+    Decoder::open_bytes(&part.path, data, preroll.as_deref())
 }
 
 /// Everything a decoder yields (a playlist chunk: a few seconds), in one-second blocks.

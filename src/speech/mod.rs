@@ -104,9 +104,11 @@ impl SpeechDetector {
             .collect();
         let mut lanes: Vec<&mut WhisperVadContext> =
             contexts.iter_mut().map(|c| &mut **c).collect();
-        let pieces = workers::run_indexed(&mut lanes, starts.len(), |context, i| {
+        let detect = |context: &mut &mut WhisperVadContext, i: usize| {
             self.piece(context, audio, starts[i], starts[i] + piece)
-        })?;
+        };
+        let crashed = || Error::stage(&self.model_path, "speech detection", "a lane crashed");
+        let pieces = workers::run_indexed(&mut lanes, starts.len(), detect, crashed)?;
         Ok(pieces.concat())
     }
 

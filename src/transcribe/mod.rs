@@ -158,7 +158,7 @@ impl Transcriber {
         }
         let plan = ThreadPlan::for_chunks(self.params.threads, chunks.len());
         let mut lanes = vec![(); plan.workers];
-        let done = workers::run_indexed(&mut lanes, chunks.len(), |_, index| {
+        let transcribe = |_: &mut (), index: usize| {
             let chunk = chunks[index];
             let segments = match cache.and_then(|c| c.load(chunk)) {
                 Some(done) => done,
@@ -186,7 +186,9 @@ impl Transcriber {
             };
             on_chunk_done();
             Ok(segments)
-        })?;
+        };
+        let crashed = || Error::stage(input, "transcription", "a worker thread crashed");
+        let done = workers::run_indexed(&mut lanes, chunks.len(), transcribe, crashed)?;
         let mut segments: Vec<RawSegment> = done.into_iter().flatten().collect();
         fit_to_speech(&mut segments, &speech.regions);
         Ok(segments)
