@@ -8,16 +8,9 @@
 //! handed to one of them.
 
 use crate::audio::seconds;
+use crate::diarize::SpeakerTurn;
 use crate::transcribe::{RawSegment, TimedWord};
 use crate::transcript::{Segment, Word};
-
-/// A stretch in which one speaker talks, in 16 kHz samples.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SpeakerTurn {
-    pub start: u64,
-    pub end: u64,
-    pub speaker: String,
-}
 
 /// Share of a word's duration inside overlapped speech that marks it as overlapped.
 const OVERLAP_SHARE: f64 = 0.3;

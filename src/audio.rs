@@ -45,10 +45,6 @@ impl Audio {
         self.len
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     pub fn duration_seconds(&self) -> f64 {
         seconds(self.len)
     }

@@ -1,27 +1,58 @@
-//! spacescribe: a recorded Space in, a speaker-ready, word-timed transcript out.
+//! spacescribe: a recorded Space in, a speaker-tagged, word-timed transcript out,
+//! offline.
 //!
-//! The data flows one way through the stages, each a module:
+//! ```no_run
+//! use spacescribe::{Format, Models, Pipeline, SpeakerNames};
+//! use std::path::Path;
 //!
-//! ```text
-//! ingest -> normalize -> speech -> transcribe -> (diarize) -> assign -> export
+//! # fn main() -> spacescribe::Result<()> {
+//! let pipeline = Pipeline::builder(Models::locate(None)?)
+//!     .threads(2)
+//!     .names(SpeakerNames::new().speaker("SPEAKER_00", "Elon Musk"))
+//!     .build()?;
+//! let transcript = pipeline.transcribe(Path::new("space.m4a"))?;
+//! for segment in &transcript.segments {
+//!     println!("{:?} {:.2}: {}", segment.speaker, segment.start, segment.text);
+//! }
+//! spacescribe::export::write(&transcript, Format::Vtt, Path::new("space.vtt"))?;
+//! # Ok(())
+//! # }
 //! ```
 //!
-//! [`pipeline`] strings them together; [`transcript`] is the one model they share.
+//! The data flows one way through the stages, each a private module that depends
+//! only on the shared types ([`transcript`], `audio`, [`Error`]) and on the stages
+//! before it:
+//!
+//! ```text
+//! ingest -> normalize -> speech -> transcribe -> diarize -> assign -> naming -> export
+//! ```
+//!
+//! [`Pipeline`] strings them together; [`transcript`] is the one model they share and
+//! the value every caller gets back; [`export`] renders it; progress is reported as
+//! [`Event`]s to a [`Progress`] sink, never printed.
 
-pub mod assign;
-pub mod atomic;
-pub mod audio;
-pub mod diarize;
-pub mod error;
+mod assign;
+mod atomic;
+mod audio;
+mod diarize;
+mod error;
 pub mod export;
-pub mod ingest;
+mod ingest;
 pub mod models;
-pub mod naming;
-pub mod normalize;
-pub mod pipeline;
-pub mod speech;
-pub mod transcribe;
+mod naming;
+mod normalize;
+mod pipeline;
+mod progress;
+mod speech;
+mod transcribe;
 pub mod transcript;
-pub mod workers;
+mod workers;
 
-pub use error::{Error, Result};
+pub use diarize::SpeakerCount;
+pub use error::{Error, ErrorKind, Result};
+pub use export::Format;
+pub use models::Models;
+pub use naming::SpeakerNames;
+pub use pipeline::{Output, Pipeline, PipelineBuilder, decode_to_wav, output_stem, rename};
+pub use progress::{Event, Progress, Silent, Stage};
+pub use transcript::{Segment, Speaker, Transcript, Word};

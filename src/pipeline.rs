@@ -1,54 +1,457 @@
-//! The pipeline: one input through every stage, once, in order.
+//! The pipeline: the library's entry point. A [`PipelineBuilder`] turns settings
+//! into a ready [`Pipeline`] (models loaded once, a thread pool sized once), which
+//! then takes inputs one at a time through every stage:
 //!
 //! ```text
 //! normalize::load_recording  (ingest + decode to mono + resample + loudness)
 //!   -> speech::SpeechDetector::map      (speech regions, ≤30 s chunks)
-//!   -> transcribe::Transcriber          (timed, scored words per chunk)
+//!   -> transcribe::Transcriber          (timed, scored words per chunk, resumable)
 //!   -> diarize::Diarizer                (speaker turns, overlaps, voiceprints)
 //!   -> assign::assign_speakers          (words -> segments, speakers)
 //!   -> naming                           (user map, voiceprints, roster handles)
 //!   -> export::write_all                (json, vtt, srt, txt, rttm)
 //! ```
 //!
-//! Models are loaded once into [`Engines`] and reused for every input.
+//! Every stage runs inside the pipeline's own rayon pool, so the thread count the
+//! caller sets bounds decoding, speech detection, Whisper and diarization alike.
+//! Progress goes to the caller's [`Progress`] sink; nothing here prints.
 
-use crate::assign::{SpeakerTimeline, SpeakerTurn, assign_speakers};
-use crate::audio::seconds;
-use crate::diarize::{Diarization, DiarizeParams, Diarizer};
+use crate::assign::{SpeakerTimeline, assign_speakers};
+use crate::audio::{Audio, seconds};
+use crate::diarize::{Diarization, DiarizeParams, Diarizer, SpeakerCount, SpeakerTurn};
 use crate::error::{Error, Result};
 use crate::export::{self, Format};
-use crate::models;
-use crate::naming::{self, NameRequest, Naming};
+use crate::models::{self, Models};
+use crate::naming::{self, Naming, SpeakerNames};
 use crate::normalize::{self, LoadedRecording};
-use crate::speech::{SpeechDetector, SpeechParams};
+use crate::progress::{Event, Progress, Silent, Stage, StageReport};
+use crate::speech::{SpeechDetector, SpeechMap, SpeechParams};
 use crate::transcribe::{ChunkCache, Transcriber};
-use crate::transcript::{ModelInfo, SpaceMetadata, ToolInfo, TranscribeParams, Transcript, Turn};
-use indicatif::{ProgressBar, ProgressStyle};
+use crate::transcript::{
+    ModelInfo, SourceInfo, SpaceMetadata, ToolInfo, TranscribeParams, Transcript, Turn,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-/// What a run is asked to do.
+/// Settings for a [`Pipeline`]; [`build`](PipelineBuilder::build) checks them and
+/// loads the models.
+pub struct PipelineBuilder {
+    models: Models,
+    threads: Option<usize>,
+    params: TranscribeParams,
+    speech: SpeechParams,
+    transcription: bool,
+    diarize: Option<DiarizeParams>,
+    names: SpeakerNames,
+    work_dir: Option<PathBuf>,
+    progress: Arc<dyn Progress>,
+}
+
+impl PipelineBuilder {
+    /// Threads for every stage (default: all cores). The output does not depend on it.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads);
+        self
+    }
+
+    /// The spoken language, ISO 639-1 (default `en`).
+    pub fn language(mut self, language: impl Into<String>) -> Self {
+        self.params.language = language.into();
+        self
+    }
+
+    /// Whisper's beam width; 1 (the default) is greedy decoding with temperature fallback.
+    pub fn beam_size(mut self, beam_size: i32) -> Self {
+        self.params.beam_size = beam_size;
+        self
+    }
+
+    /// Find speakers (the default) or not.
+    pub fn diarize(mut self, on: bool) -> Self {
+        self.diarize = on.then(|| self.diarize.take().unwrap_or_default());
+        self
+    }
+
+    /// Load Whisper and the VAD (the default), or only what diarization needs.
+    pub fn transcription(mut self, on: bool) -> Self {
+        self.transcription = on;
+        self
+    }
+
+    /// How many speakers to find: exactly, at least, at most.
+    pub fn speaker_count(mut self, count: SpeakerCount) -> Self {
+        self.diarize
+            .get_or_insert_with(Default::default)
+            .cluster
+            .count = count;
+        self
+    }
+
+    /// The clustering threshold (cosine distance, 0 to 2); lower finds more speakers.
+    pub fn cluster_threshold(mut self, distance: f32) -> Self {
+        self.diarize
+            .get_or_insert_with(Default::default)
+            .cluster
+            .threshold = distance;
+        self
+    }
+
+    /// Names to put on the speakers found.
+    pub fn names(mut self, names: SpeakerNames) -> Self {
+        self.names = names;
+        self
+    }
+
+    /// Where [`Pipeline::transcribe`] keeps the 16 kHz audio (an unlinked file) and its
+    /// resume cache. Without one the audio is held in memory and nothing is resumed.
+    /// [`Pipeline::transcribe_to`] uses its output folder instead.
+    pub fn work_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.work_dir = Some(dir.into());
+        self
+    }
+
+    /// Where progress goes (default: nowhere).
+    pub fn progress(mut self, sink: Arc<dyn Progress>) -> Self {
+        self.progress = sink;
+        self
+    }
+
+    /// Checks the settings and loads the models they need.
+    pub fn build(self) -> Result<Pipeline> {
+        self.check()?;
+        let threads = match self.threads {
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("spacescribe-{i}"))
+            .build()
+            .map_err(|e| Error::stage(Path::new("."), "thread pool", e.to_string()))?;
+        let engines = pool.install(|| Engines::load(&self))?;
+        Ok(Pipeline {
+            engines,
+            pool,
+            params: self.params,
+            speech: self.speech,
+            diarize: self.diarize,
+            names: self.names,
+            work_dir: self.work_dir,
+            progress: self.progress,
+        })
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.threads == Some(0) {
+            return Err(Error::Usage("threads must be at least 1".into()));
+        }
+        if self.params.beam_size < 1 {
+            return Err(Error::Usage("beam size must be at least 1".into()));
+        }
+        if !self.names.enroll.is_empty() && self.diarize.is_none() {
+            return Err(Error::Usage(
+                "enrolling voices needs diarization (drop --no-diarize)".into(),
+            ));
+        }
+        if let Some(params) = &self.diarize {
+            params.cluster.count.check()?;
+            if !(0.0..=2.0).contains(&params.cluster.threshold) {
+                return Err(Error::Usage(
+                    "the cluster threshold is a cosine distance, 0 to 2".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where and what [`Pipeline::transcribe_to`] writes.
 #[derive(Debug, Clone)]
-pub struct Options {
-    pub model: PathBuf,
-    pub vad_model: PathBuf,
-    pub params: TranscribeParams,
-    pub speech: SpeechParams,
+pub struct Output {
+    /// The folder (created if missing); it also holds the spill file and resume cache.
+    pub dir: PathBuf,
     pub formats: Vec<Format>,
-    pub out_dir: PathBuf,
-    /// Show progress bars (they draw only when stderr is a terminal).
-    pub progress: bool,
-    /// Diarization settings; `None` skips it (`--no-diarize`).
-    pub diarize: Option<DiarizeParams>,
-    pub segmentation_model: PathBuf,
-    pub embedding_model: PathBuf,
-    pub names: NameRequest,
+}
+
+/// Models loaded once, a pool sized once: takes any number of inputs in turn.
+pub struct Pipeline {
+    engines: Engines,
+    pool: rayon::ThreadPool,
+    params: TranscribeParams,
+    speech: SpeechParams,
+    diarize: Option<DiarizeParams>,
+    names: SpeakerNames,
+    work_dir: Option<PathBuf>,
+    progress: Arc<dyn Progress>,
+}
+
+impl Pipeline {
+    /// Settings with their defaults, for the models in `models`.
+    pub fn builder(models: Models) -> PipelineBuilder {
+        PipelineBuilder {
+            models,
+            threads: None,
+            params: TranscribeParams::default(),
+            speech: SpeechParams::default(),
+            transcription: true,
+            diarize: Some(DiarizeParams::default()),
+            names: SpeakerNames::default(),
+            work_dir: None,
+            progress: Arc::new(Silent),
+        }
+    }
+
+    /// Transcribes one input: every word timed and scored, with speakers when
+    /// diarization is on. Nothing is written but the work folder's spill and cache.
+    pub fn transcribe(&self, input: &Path) -> Result<Transcript> {
+        let transcript = self.run(|| self.transcribe_in(input, self.work_dir.as_deref()))?;
+        if let Some(dir) = &self.work_dir {
+            self.resume_cache(dir, input, &transcript.source.sha256)?
+                .remove();
+        }
+        Ok(transcript)
+    }
+
+    /// Transcribes one input and writes every format asked for into `output.dir`,
+    /// as `STEM.EXT` (the input's file name without its extension). A killed run
+    /// resumes from the chunks kept in that folder; they are removed once the
+    /// outputs are written.
+    pub fn transcribe_to(&self, input: &Path, output: &Output) -> Result<Vec<PathBuf>> {
+        let transcript = self.run(|| self.transcribe_in(input, Some(&output.dir)))?;
+        let written = self.write(input, &transcript, output)?;
+        self.resume_cache(&output.dir, input, &transcript.source.sha256)?
+            .remove();
+        Ok(written)
+    }
+
+    /// Who speaks when, without transcribing: turns and speakers, no segments.
+    pub fn diarize(&self, input: &Path) -> Result<Transcript> {
+        self.run(|| self.diarize_in(input, self.work_dir.as_deref()))
+    }
+
+    /// [`diarize`](Self::diarize), then the formats asked for into `output.dir`.
+    pub fn diarize_to(&self, input: &Path, output: &Output) -> Result<Vec<PathBuf>> {
+        let transcript = self.run(|| self.diarize_in(input, Some(&output.dir)))?;
+        self.write(input, &transcript, output)
+    }
+
+    /// Runs `work` on the pipeline's pool, so every stage keeps to its thread count.
+    fn run<T: Send>(&self, work: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+        self.pool.install(work)
+    }
+
+    fn transcribe_in(&self, input: &Path, work_dir: Option<&Path>) -> Result<Transcript> {
+        let transcriber =
+            self.engines.transcriber.as_ref().ok_or_else(|| {
+                Error::Usage("this pipeline was built without transcription".into())
+            })?;
+        let LoadedRecording { audio, source } = self.load(input, work_dir)?;
+        let speech = self.detect_speech(input, &audio)?;
+        let cache = work_dir
+            .map(|dir| self.resume_cache(dir, input, &source.sha256))
+            .transpose()?;
+        if let Some(resumed) = cache.as_ref().map(|c| Transcriber::resumable(&speech, c))
+            && resumed > 0
+        {
+            self.info(
+                input,
+                format!("resumed {resumed} of {} chunks", speech.chunks.len()),
+            );
+        }
+        let report = self.stage(input, Stage::Transcribe, Some(speech.chunks.len() as u64));
+        let raw =
+            transcriber.transcribe(&audio, &speech, input, cache.as_ref(), &|| report.advance())?;
+        drop(report);
+        let diarization = self.find_speakers(input, &audio)?;
+        let timeline = SpeakerTimeline {
+            turns: &diarization.turns,
+            overlaps: &diarization.overlaps,
+        };
+        let mut transcript = Transcript {
+            segments: assign_speakers(raw, timeline),
+            ..self.bare_transcript(source)
+        };
+        self.add_speakers(&mut transcript, &diarization, input)?;
+        Ok(transcript)
+    }
+
+    fn diarize_in(&self, input: &Path, work_dir: Option<&Path>) -> Result<Transcript> {
+        if self.engines.diarizer.is_none() {
+            return Err(Error::Usage(
+                "this pipeline was built without diarization".into(),
+            ));
+        }
+        let LoadedRecording { audio, source } = self.load(input, work_dir)?;
+        let diarization = self.find_speakers(input, &audio)?;
+        let mut transcript = self.bare_transcript(source);
+        self.add_speakers(&mut transcript, &diarization, input)?;
+        Ok(transcript)
+    }
+
+    fn load(&self, input: &Path, work_dir: Option<&Path>) -> Result<LoadedRecording> {
+        let report = self.stage(input, Stage::Decode, None);
+        let loaded = normalize::load_recording(input, work_dir)?;
+        drop(report);
+        for gap in &loaded.source.gaps {
+            self.warn(
+                input,
+                format!("gap {:.3}-{:.3} s: {}", gap.start, gap.end, gap.reason),
+            );
+        }
+        Ok(loaded)
+    }
+
+    fn detect_speech(&self, input: &Path, audio: &Audio) -> Result<SpeechMap> {
+        let detector =
+            self.engines.detector.as_ref().ok_or_else(|| {
+                Error::Usage("this pipeline was built without transcription".into())
+            })?;
+        let report = self.stage(input, Stage::DetectSpeech, None);
+        let speech = detector.map(audio, &self.speech)?;
+        drop(report);
+        self.info(
+            input,
+            format!(
+                "{} speech regions, {} chunks, {:.1} s of speech in {:.1} s",
+                speech.regions.len(),
+                speech.chunks.len(),
+                speech.regions.iter().map(|r| r.len()).sum::<u64>() as f64 / 16_000.0,
+                audio.duration_seconds()
+            ),
+        );
+        Ok(speech)
+    }
+
+    fn find_speakers(&self, input: &Path, audio: &Audio) -> Result<Diarization> {
+        match (&self.engines.diarizer, &self.diarize) {
+            (Some(diarizer), Some(params)) => {
+                let _report = self.stage(input, Stage::Diarize, None);
+                diarizer.run(audio, params)
+            }
+            _ => Ok(Diarization::default()),
+        }
+    }
+
+    fn write(
+        &self,
+        input: &Path,
+        transcript: &Transcript,
+        output: &Output,
+    ) -> Result<Vec<PathBuf>> {
+        let report = self.stage(input, Stage::Write, Some(output.formats.len() as u64));
+        let written = export::write_all(
+            transcript,
+            &output.dir,
+            &output_stem(input),
+            &output.formats,
+        )?;
+        for _ in &written {
+            report.advance();
+        }
+        Ok(written)
+    }
+
+    fn bare_transcript(&self, source: SourceInfo) -> Transcript {
+        Transcript {
+            tool: ToolInfo::default(),
+            source,
+            model: self.engines.model_info.clone(),
+            params: TranscribeParams {
+                diarize: self.diarize.is_some(),
+                ..self.params.clone()
+            },
+            speakers: Vec::new(),
+            turns: Vec::new(),
+            metadata: None,
+            segments: Vec::new(),
+        }
+    }
+
+    /// Speaker list, turns, the Space's metadata and the names asked for.
+    fn add_speakers(
+        &self,
+        transcript: &mut Transcript,
+        diarization: &Diarization,
+        input: &Path,
+    ) -> Result<()> {
+        // A broken metadata file beside the recording costs the title and roster, not the transcript.
+        transcript.metadata = naming::metadata::find_for(input).and_then(|p| {
+            naming::metadata::read(&p)
+                .inspect_err(|e| {
+                    self.warn(input, format!("{e}; going on without the Space's metadata"))
+                })
+                .ok()
+        });
+        transcript.speakers = naming::speaker_list(&diarization.speakers, &diarization.turns);
+        transcript.turns = diarization.turns.iter().map(to_turn).collect();
+        let names = self.decide_names(diarization, transcript.metadata.as_ref())?;
+        naming::apply(transcript, &names);
+        Ok(())
+    }
+
+    /// Voiceprint matches first; the caller's explicit map overrides them.
+    fn decide_names(
+        &self,
+        diarization: &Diarization,
+        roster: Option<&SpaceMetadata>,
+    ) -> Result<BTreeMap<String, Naming>> {
+        let prints: Vec<(String, Vec<f32>)> = diarization
+            .speakers
+            .iter()
+            .cloned()
+            .zip(diarization.voiceprints.iter().cloned())
+            .collect();
+        let mut names = naming::match_voiceprints(&prints, &self.engines.enrolled);
+        for naming in names.values_mut() {
+            naming.name = naming::resolve_handle(&naming.name, roster)?;
+        }
+        names.extend(naming::names_from_map(
+            &self.names.map,
+            &diarization.speakers,
+            roster,
+        )?);
+        Ok(names)
+    }
+
+    /// Where a killed run's finished chunks wait: under the work folder, keyed by the
+    /// input's and the model's hashes and every parameter that changes the words (not
+    /// the thread count, which does not).
+    fn resume_cache(&self, dir: &Path, input: &Path, input_sha256: &str) -> Result<ChunkCache> {
+        let params = serde_json::to_string(&self.params)
+            .map_err(|e| Error::stage(input, "resume cache", e.to_string()))?;
+        let speech = format!("{:?}", self.speech);
+        Ok(ChunkCache::new(
+            &dir.join(".spacescribe-resume"),
+            &output_stem(input),
+            &[
+                input_sha256,
+                &self.engines.model_info.sha256,
+                &params,
+                &speech,
+                env!("CARGO_PKG_VERSION"),
+                crate::transcribe::CACHE_REVISION,
+            ],
+        ))
+    }
+
+    fn stage<'a>(&'a self, input: &'a Path, stage: Stage, total: Option<u64>) -> StageReport<'a> {
+        StageReport::start(&*self.progress, input, stage, total)
+    }
+
+    fn warn(&self, input: &Path, message: String) {
+        self.progress.event(Event::Warning { input, message });
+    }
+
+    fn info(&self, input: &Path, message: String) {
+        self.progress.event(Event::Info { input, message });
+    }
 }
 
 /// The loaded models, shared by every input of a run.
-pub struct Engines {
+struct Engines {
     transcriber: Option<Transcriber>,
-    detector: SpeechDetector,
+    detector: Option<SpeechDetector>,
     model_info: ModelInfo,
     diarizer: Option<Diarizer>,
     /// Enrolled voices: name and voiceprint.
@@ -56,54 +459,47 @@ pub struct Engines {
 }
 
 impl Engines {
-    /// Loads the models a transcription run needs.
-    pub fn load(options: &Options) -> Result<Self> {
-        let transcriber = Transcriber::load(&options.model, options.params.clone())?;
-        let mut engines = Self::load_without_whisper(options)?;
-        engines.model_info.name = transcriber.summary().name.clone();
-        engines.model_info.path = options.model.display().to_string();
-        engines.model_info.sha256 = models::sha256_file(&options.model)?;
-        engines.transcriber = Some(transcriber);
-        Ok(engines)
-    }
-
-    /// Loads only what diarization needs (`spacescribe diarize`).
-    pub fn load_without_whisper(options: &Options) -> Result<Self> {
-        let detector = SpeechDetector::load(&options.vad_model, options.params.threads)?;
-        let diarizer = match options.diarize {
-            Some(_) => Some(Diarizer::load(
-                &options.segmentation_model,
-                &options.embedding_model,
-            )?),
-            None => None,
-        };
-        let enrolled = enroll(diarizer.as_ref(), &options.names)?;
-        let model_info = ModelInfo {
-            vad: Some(Box::new(ModelInfo {
-                name: "silero-vad".into(),
-                path: options.vad_model.display().to_string(),
-                sha256: models::sha256_file(&options.vad_model)?,
-                vad: None,
-            })),
-            ..ModelInfo::default()
-        };
-        Ok(Engines {
+    /// What the settings need: Whisper and the VAD to transcribe, the two
+    /// diarization networks to find speakers (and the enrollment clips' voiceprints).
+    fn load(settings: &PipelineBuilder) -> Result<Self> {
+        let models = &settings.models;
+        let mut engines = Engines {
             transcriber: None,
-            detector,
-            model_info,
-            diarizer,
-            enrolled,
-        })
+            detector: None,
+            model_info: ModelInfo::default(),
+            diarizer: None,
+            enrolled: Vec::new(),
+        };
+        if settings.transcription {
+            let transcriber = Transcriber::load(&models.whisper, settings.params.clone())?;
+            engines.model_info = ModelInfo {
+                name: transcriber.summary().name.clone(),
+                path: models.whisper.display().to_string(),
+                sha256: models::sha256_file(&models.whisper)?,
+                vad: Some(Box::new(ModelInfo {
+                    name: "silero-vad".into(),
+                    path: models.vad.display().to_string(),
+                    sha256: models::sha256_file(&models.vad)?,
+                    vad: None,
+                })),
+            };
+            engines.transcriber = Some(transcriber);
+            engines.detector = Some(SpeechDetector::load(
+                &models.vad,
+                rayon::current_num_threads(),
+            )?);
+        }
+        if settings.diarize.is_some() {
+            let diarizer = Diarizer::load(&models.segmentation, &models.embedding)?;
+            engines.enrolled = enroll(&diarizer, &settings.names)?;
+            engines.diarizer = Some(diarizer);
+        }
+        Ok(engines)
     }
 }
 
 /// Voiceprints of the enrollment clips.
-fn enroll(diarizer: Option<&Diarizer>, names: &NameRequest) -> Result<Vec<(String, Vec<f32>)>> {
-    if names.enroll.is_empty() {
-        return Ok(Vec::new());
-    }
-    let diarizer = diarizer
-        .ok_or_else(|| Error::Usage("--enroll needs diarization (drop --no-diarize)".into()))?;
+fn enroll(diarizer: &Diarizer, names: &SpeakerNames) -> Result<Vec<(String, Vec<f32>)>> {
     names
         .enroll
         .iter()
@@ -114,116 +510,6 @@ fn enroll(diarizer: Option<&Diarizer>, names: &NameRequest) -> Result<Vec<(Strin
         .collect()
 }
 
-/// Transcribes one input into the transcript model (nothing written).
-pub fn transcribe_input(engines: &Engines, input: &Path, options: &Options) -> Result<Transcript> {
-    let LoadedRecording { audio, source } = with_spinner(options, "decoding", || {
-        normalize::load_recording(input, Some(&options.out_dir))
-    })?;
-    let speech = with_spinner(options, "finding speech", || {
-        engines.detector.map(&audio, &options.speech)
-    })?;
-    tracing::info!(
-        "{}: {} speech regions, {} chunks, {:.1} s of speech in {:.1} s",
-        input.display(),
-        speech.regions.len(),
-        speech.chunks.len(),
-        speech.regions.iter().map(|r| r.len()).sum::<u64>() as f64 / 16_000.0,
-        audio.duration_seconds()
-    );
-    let transcriber = engines
-        .transcriber
-        .as_ref()
-        .ok_or_else(|| Error::Usage("no Whisper model loaded".into()))?;
-    let bar = progress_bar(options, speech.chunks.len() as u64, "transcribing");
-    let raw = transcriber.transcribe(
-        &audio,
-        &speech,
-        input,
-        Some(&resume_cache(engines, options, input, &source.sha256)),
-        &|| bar.inc(1),
-    )?;
-    bar.finish_and_clear();
-    let diarization = diarize(engines, &audio, options)?;
-    let timeline = SpeakerTimeline {
-        turns: &diarization.turns,
-        overlaps: &diarization.overlaps,
-    };
-    let segments = assign_speakers(raw, timeline);
-    let mut transcript = Transcript {
-        segments,
-        ..bare_transcript(engines, source, options)
-    };
-    add_speakers(&mut transcript, engines, &diarization, input, options)?;
-    Ok(transcript)
-}
-
-/// Diarizes one input without transcribing it: turns and speakers only.
-pub fn diarize_input(engines: &Engines, input: &Path, options: &Options) -> Result<Transcript> {
-    let LoadedRecording { audio, source } = with_spinner(options, "decoding", || {
-        normalize::load_recording(input, Some(&options.out_dir))
-    })?;
-    let diarization = diarize(engines, &audio, options)?;
-    let mut transcript = bare_transcript(engines, source, options);
-    add_speakers(&mut transcript, engines, &diarization, input, options)?;
-    Ok(transcript)
-}
-
-fn bare_transcript(
-    engines: &Engines,
-    source: crate::transcript::SourceInfo,
-    options: &Options,
-) -> Transcript {
-    Transcript {
-        tool: ToolInfo::default(),
-        source,
-        model: engines.model_info.clone(),
-        params: options.params.clone(),
-        speakers: Vec::new(),
-        turns: Vec::new(),
-        metadata: None,
-        segments: Vec::new(),
-    }
-}
-
-fn diarize(
-    engines: &Engines,
-    audio: &crate::audio::Audio,
-    options: &Options,
-) -> Result<Diarization> {
-    match (&engines.diarizer, &options.diarize) {
-        (Some(diarizer), Some(params)) => {
-            with_spinner(options, "diarizing", || diarizer.run(audio, params))
-        }
-        _ => Ok(Diarization::default()),
-    }
-}
-
-/// Speaker list, turns, the Space's metadata and the names asked for.
-fn add_speakers(
-    transcript: &mut Transcript,
-    engines: &Engines,
-    diarization: &Diarization,
-    input: &Path,
-    options: &Options,
-) -> Result<()> {
-    // A broken metadata file beside the recording costs the title and roster, not the transcript.
-    transcript.metadata = naming::metadata::find_for(input).and_then(|p| {
-        naming::metadata::read(&p)
-            .inspect_err(|e| tracing::warn!("{e}; going on without the Space's metadata"))
-            .ok()
-    });
-    transcript.speakers = naming::speaker_list(&diarization.speakers, &diarization.turns);
-    transcript.turns = diarization.turns.iter().map(to_turn).collect();
-    let names = decide_names(
-        engines,
-        diarization,
-        &options.names,
-        transcript.metadata.as_ref(),
-    )?;
-    naming::apply(transcript, &names);
-    Ok(())
-}
-
 fn to_turn(t: &SpeakerTurn) -> Turn {
     Turn {
         start: seconds(t.start),
@@ -232,143 +518,43 @@ fn to_turn(t: &SpeakerTurn) -> Turn {
     }
 }
 
-/// Voiceprint matches first; the user's explicit map overrides them.
-fn decide_names(
-    engines: &Engines,
-    diarization: &Diarization,
-    request: &NameRequest,
-    roster: Option<&SpaceMetadata>,
-) -> Result<BTreeMap<String, Naming>> {
-    let prints: Vec<(String, Vec<f32>)> = diarization
-        .speakers
-        .iter()
-        .cloned()
-        .zip(diarization.voiceprints.iter().cloned())
-        .collect();
-    let mut names = naming::match_voiceprints(&prints, &engines.enrolled);
-    for naming in names.values_mut() {
-        naming.name = naming::resolve_handle(&naming.name, roster)?;
-    }
-    names.extend(naming::names_from_map(
-        &request.map,
-        &diarization.speakers,
-        roster,
-    )?);
-    Ok(names)
-}
-
-/// Transcribes one input and writes every requested format into the output folder.
-pub fn run_input(engines: &Engines, input: &Path, options: &Options) -> Result<Vec<PathBuf>> {
-    let transcript = transcribe_input(engines, input, options)?;
-    let written = export::write_all(
-        &transcript,
-        &options.out_dir,
-        &output_stem(input),
-        &options.formats,
-    )?;
-    resume_cache(engines, options, input, &transcript.source.sha256).remove();
-    Ok(written)
-}
-
-/// Diarizes one input and writes the requested formats (RTTM, JSON turns).
-pub fn run_diarize_input(
-    engines: &Engines,
-    input: &Path,
-    options: &Options,
-) -> Result<Vec<PathBuf>> {
-    let transcript = diarize_input(engines, input, options)?;
-    export::write_all(
-        &transcript,
-        &options.out_dir,
-        &output_stem(input),
-        &options.formats,
-    )
-}
-
-/// Where a killed run's finished chunks wait: under the output folder, keyed by
-/// the input's and the model's hashes and every parameter that changes the words.
-fn resume_cache(
-    engines: &Engines,
-    options: &Options,
-    input: &Path,
-    input_sha256: &str,
-) -> ChunkCache {
-    let params = serde_json::to_string(&options.params).expect("parameters serialize");
-    let speech = format!("{:?}", options.speech);
-    ChunkCache::new(
-        &options.out_dir.join(".spacescribe-resume"),
-        &output_stem(input),
-        &[
-            input_sha256,
-            &engines.model_info.sha256,
-            &params,
-            &speech,
-            env!("CARGO_PKG_VERSION"),
-            crate::transcribe::CACHE_REVISION,
-        ],
-    )
-}
-
-/// Re-exports a transcript JSON with new names, without transcribing again.
-pub fn rename(
-    transcript_json: &Path,
-    request: &NameRequest,
-    out_dir: &Path,
-    formats: &[Format],
-) -> Result<Vec<PathBuf>> {
-    let text =
-        std::fs::read_to_string(transcript_json).map_err(|e| Error::io(transcript_json, e))?;
-    let mut transcript: Transcript = serde_json::from_str(&text).map_err(|e| {
-        Error::input(
-            transcript_json,
-            format!("not a spacescribe transcript: {e}"),
-        )
-    })?;
-    if !request.enroll.is_empty() {
+/// Puts new names on a finished transcript's speakers, without its audio. Only
+/// mapped names (`ID=Name`, `@handles` from its metadata) apply: voiceprints need
+/// the recording.
+pub fn rename(transcript: &mut Transcript, names: &SpeakerNames) -> Result<()> {
+    if !names.enroll.is_empty() {
         return Err(Error::Usage(
             "rename takes --speaker/--speaker-names; enrollment needs the audio (use transcribe --enroll)"
                 .into(),
         ));
     }
     let ids: Vec<String> = transcript.speakers.iter().map(|s| s.id.clone()).collect();
-    let names = naming::names_from_map(&request.map, &ids, transcript.metadata.as_ref())?;
-    naming::apply(&mut transcript, &names);
-    export::write_all(&transcript, out_dir, &output_stem(transcript_json), formats)
+    let decided = naming::names_from_map(&names.map, &ids, transcript.metadata.as_ref())?;
+    naming::apply(transcript, &decided);
+    Ok(())
 }
 
-/// The input's file name without its extension (`space.m4a` -> `space`).
+/// Decodes and normalizes `input` into the 16 kHz mono 16-bit WAV the models hear,
+/// written atomically, on `threads` threads.
+pub fn decode_to_wav(input: &Path, out: &Path, threads: Option<usize>) -> Result<SourceInfo> {
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        pool = pool.num_threads(n.max(1));
+    }
+    let pool = pool
+        .build()
+        .map_err(|e| Error::stage(input, "thread pool", e.to_string()))?;
+    pool.install(|| normalize::decode_to_wav(input, out))
+}
+
+/// The input's file name without its extension (`space.m4a` -> `space`): the stem of
+/// every output file.
 pub fn output_stem(input: &Path) -> String {
     input
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "transcript".into())
-}
-
-fn progress_bar(options: &Options, len: u64, what: &'static str) -> ProgressBar {
-    if !options.progress {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len).with_message(what);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>14} [{bar:40}] {pos}/{len} chunks, eta {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar
-}
-
-fn with_spinner<T>(options: &Options, what: &'static str, work: impl FnOnce() -> T) -> T {
-    let spinner = if options.progress {
-        let s = ProgressBar::new_spinner().with_message(what);
-        s.enable_steady_tick(std::time::Duration::from_millis(120));
-        s
-    } else {
-        ProgressBar::hidden()
-    };
-    let result = work();
-    spinner.finish_and_clear();
-    result
 }
 
 #[cfg(test)]
@@ -380,5 +566,36 @@ mod tests {
         assert_eq!(output_stem(Path::new("/a/space.m4a")), "space");
         assert_eq!(output_stem(Path::new("x/playlist.m3u8")), "playlist");
         assert_eq!(output_stem(Path::new("archive.tar.aac")), "archive.tar");
+    }
+
+    #[test]
+    fn bad_settings_are_usage_errors_before_any_model_loads() {
+        let models = Models::from_dir(Path::new("/nonexistent"));
+        let cases = [
+            Pipeline::builder(models.clone()).threads(0),
+            Pipeline::builder(models.clone()).beam_size(0),
+            Pipeline::builder(models.clone()).speaker_count(SpeakerCount {
+                min: Some(3),
+                max: Some(2),
+                exact: None,
+            }),
+            Pipeline::builder(models.clone()).cluster_threshold(3.0),
+            Pipeline::builder(models)
+                .diarize(false)
+                .names(SpeakerNames::new().enroll("A", "a.wav")),
+        ];
+        for builder in cases {
+            let err = builder.build().err().expect("refused");
+            assert_eq!(err.kind(), crate::ErrorKind::Usage, "{err}");
+        }
+    }
+
+    #[test]
+    fn missing_models_are_model_errors() {
+        let err = Pipeline::builder(Models::from_dir(Path::new("/nonexistent")))
+            .build()
+            .err()
+            .expect("refused");
+        assert_eq!(err.kind(), crate::ErrorKind::Model, "{err}");
     }
 }

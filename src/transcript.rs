@@ -99,11 +99,11 @@ pub struct ModelInfo {
     pub vad: Option<Box<ModelInfo>>,
 }
 
-/// Everything that changes the words that come out; recorded so a transcript can be reproduced.
+/// Everything that changes the words that come out; recorded so a transcript can be
+/// reproduced. The thread count is not among them: the output does not depend on it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TranscribeParams {
     pub language: String,
-    pub threads: usize,
     pub diarize: bool,
     pub vad_threshold: f32,
     pub max_chunk_seconds: f32,
@@ -117,7 +117,6 @@ impl Default for TranscribeParams {
     fn default() -> Self {
         TranscribeParams {
             language: "en".into(),
-            threads: 0,
             diarize: false,
             vad_threshold: 0.5,
             max_chunk_seconds: 30.0,
@@ -216,6 +215,13 @@ impl Word {
 }
 
 impl Transcript {
+    /// Reads a transcript JSON that spacescribe wrote.
+    pub fn read_json(path: &std::path::Path) -> crate::Result<Transcript> {
+        let text = std::fs::read_to_string(path).map_err(|e| crate::Error::io(path, e))?;
+        serde_json::from_str(&text)
+            .map_err(|e| crate::Error::input(path, format!("not a spacescribe transcript: {e}")))
+    }
+
     /// The display name of a speaker id: the name given to it, else the id itself.
     pub fn speaker_name<'a>(&'a self, id: &'a str) -> &'a str {
         self.speakers

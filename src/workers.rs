@@ -192,7 +192,7 @@ mod tests {
     #[test]
     fn results_keep_their_order_and_errors_stop_the_run() {
         let mut states = vec![0usize; 3];
-        let crashed = || Error::Usage("crashed".into());
+        let crashed = || Error::crashed(std::path::Path::new("x"), "test");
         let squares = run_indexed(
             &mut states,
             10,
@@ -222,7 +222,7 @@ mod tests {
 
     #[test]
     fn ordered_results_arrive_in_order_and_errors_stop_the_run() {
-        let crashed = || Error::Usage("crashed".into());
+        let crashed = || Error::crashed(std::path::Path::new("x"), "test");
         let mut seen = Vec::new();
         let keep = |v| {
             seen.push(v);
@@ -241,7 +241,7 @@ mod tests {
         assert_eq!(err.to_string(), "seven");
         let panics = |_: &mut (), i: usize| if i == 3 { panic!("lane down") } else { i };
         let err = run_ordered(vec![(); 2], 10, 2, panics, |_| Ok(()), crashed).unwrap_err();
-        assert_eq!(err.to_string(), "crashed");
+        assert_eq!(err.kind(), crate::error::ErrorKind::Internal);
     }
 
     #[test]
@@ -261,7 +261,7 @@ mod tests {
             Ok(())
         };
         run_ordered(vec![0usize; 2], 12, 6, work, keep, || {
-            Error::Usage("crashed".into())
+            Error::crashed(std::path::Path::new("x"), "test")
         })
         .unwrap();
         assert_eq!(

@@ -23,7 +23,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use candle_core::{D, DType, Device, Tensor};
-use rayon::prelude::*;
 
 use super::fbank::{self, NUM_BINS};
 use crate::error::{Error, Result};
@@ -117,7 +116,9 @@ impl CamPlusPlus {
     /// Stacking equal-length clips into one batch was measured slower on CPU (135 vs
     /// 76 ms per 3 s clip, one thread): candle runs a batched matmul as one small GEMM
     /// per item anyway, plus the stacking copies.
+    #[cfg(test)]
     pub fn embed_batch(&self, clips: &[&[f32]]) -> Result<Vec<Vec<f32>>> {
+        use rayon::prelude::*;
         clips.par_iter().map(|clip| self.embed(clip)).collect()
     }
 

@@ -8,6 +8,8 @@
 //! cluster centroid afterwards, so a 3-hour recording costs no more than a
 //! 30-minute one.
 
+use crate::error::{Error, Result};
+
 /// Largest number of embeddings that enter the distance matrix.
 pub const MAX_LINKED: usize = 1500;
 
@@ -18,6 +20,23 @@ pub struct SpeakerCount {
     pub exact: Option<usize>,
     pub min: Option<usize>,
     pub max: Option<usize>,
+}
+
+impl SpeakerCount {
+    /// A count that can be met: none of them zero, the bounds in order.
+    pub fn check(&self) -> Result<()> {
+        if self.exact == Some(0) || self.max == Some(0) {
+            return Err(Error::Usage("speaker counts must be at least 1".into()));
+        }
+        if let (Some(min), Some(max)) = (self.min, self.max)
+            && min > max
+        {
+            return Err(Error::Usage(
+                "the minimum speaker count is above the maximum".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Clustering settings.

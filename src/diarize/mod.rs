@@ -12,10 +12,10 @@ pub mod fbank;
 pub mod reconstruct;
 pub mod segmentation;
 
-use crate::assign::SpeakerTurn;
 use crate::audio::{Audio, SAMPLE_RATE};
 use crate::error::Result;
 use campplus::CamPlusPlus;
+pub use cluster::SpeakerCount;
 use cluster::{ClusterParams, normalized};
 use rayon::prelude::*;
 use reconstruct::{LocalSpeaker, Reconstruction};
@@ -47,6 +47,19 @@ impl Default for DiarizeParams {
             cluster: ClusterParams::default(),
         }
     }
+}
+
+/// A stretch in which one speaker talks, in 16 kHz samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpeakerTurn {
+    pub start: u64,
+    pub end: u64,
+    pub speaker: String,
+}
+
+/// How alike two voiceprints are: cosine similarity, 1 for the same direction.
+pub fn voice_similarity(a: &[f32], b: &[f32]) -> f32 {
+    1.0 - cluster::cosine_distance(&normalized(a), &normalized(b))
 }
 
 /// The result: speaker turns (with overlaps), and each speaker's voiceprint.

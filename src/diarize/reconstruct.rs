@@ -6,9 +6,9 @@
 //! count), so it grows linearly with the recording and stays in the tens of MB for hours.
 
 use super::Diarization;
+use super::SpeakerTurn;
 use super::cluster::normalized;
 use super::segmentation::{self, FrameTiming};
-use crate::assign::SpeakerTurn;
 use crate::audio::Audio;
 use crate::error::Result;
 use std::collections::HashMap;

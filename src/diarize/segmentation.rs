@@ -57,6 +57,7 @@ pub fn frame_timing() -> FrameTiming {
 }
 
 /// Output frames per window (589).
+#[cfg(test)]
 pub fn frames_per_window() -> usize {
     sincnet::LAYERS
         .iter()
@@ -88,6 +89,8 @@ fn receptive_field_center(frame: usize) -> usize {
 /// The loaded segmentation model. Immutable: share one across threads.
 pub struct Segmenter {
     net: network::PyanNet,
+    /// The checkpoint, named in errors.
+    path: std::path::PathBuf,
 }
 
 impl Segmenter {
@@ -96,6 +99,7 @@ impl Segmenter {
         let mut ckpt = weights::Checkpoint::read(path)?;
         Ok(Segmenter {
             net: network::PyanNet::load(&mut ckpt)?,
+            path: path.to_path_buf(),
         })
     }
 
@@ -117,10 +121,14 @@ impl Segmenter {
     /// class of [`POWERSET_CLASSES`].
     pub fn window_log_probs(&self, window: &[f32]) -> crate::Result<Vec<[f32; NUM_CLASSES]>> {
         if window.len() > WINDOW_SAMPLES {
-            return Err(Error::Usage(format!(
-                "segmentation window of {} samples: at most {WINDOW_SAMPLES}",
-                window.len()
-            )));
+            return Err(Error::stage(
+                &self.path,
+                "segmentation",
+                format!(
+                    "a window of {} samples: at most {WINDOW_SAMPLES}",
+                    window.len()
+                ),
+            ));
         }
         if window.len() == WINDOW_SAMPLES {
             return Ok(self.net.forward(window));

@@ -116,14 +116,25 @@ pub fn write_all(
 ) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for &format in formats {
-        let Some(body) = format.render(transcript, stem) else {
-            continue;
-        };
         let path = out_dir.join(format!("{stem}.{}", format.extension()));
-        write_bytes_atomic(&path, body.as_bytes())?;
-        written.push(path);
+        if write(transcript, format, &path)? {
+            written.push(path);
+        }
     }
     Ok(written)
+}
+
+/// Writes `transcript` as `format` to `path`, atomically (never a half-written file).
+/// Returns `false`, writing nothing, when the format has nothing to say (RTTM of a
+/// transcript without speakers). The RTTM's recording id is the file's stem.
+pub fn write(transcript: &Transcript, format: Format, path: &Path) -> Result<bool> {
+    let uri = path
+        .file_stem()
+        .map_or_else(|| "transcript".into(), |s| s.to_string_lossy());
+    match format.render(transcript, &uri) {
+        Some(body) => write_bytes_atomic(path, body.as_bytes()).map(|()| true),
+        None => Ok(false),
+    }
 }
 
 #[cfg(test)]

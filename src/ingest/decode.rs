@@ -213,17 +213,6 @@ impl Decoder {
         &self.info
     }
 
-    /// Length in seconds the container claims (for sizing buffers; not trusted otherwise).
-    pub fn claimed_seconds(&self) -> Option<f64> {
-        let track = self
-            .format
-            .tracks()
-            .iter()
-            .find(|t| t.id == self.track_id)?;
-        let frames = track.num_frames?;
-        (self.info.sample_rate > 0).then(|| frames as f64 / f64::from(self.info.sample_rate))
-    }
-
     /// Frames of the recording (after the edit list's trim) when the file can be
     /// decoded in independent ranges ([`Decoder::restrict_to`]): an MP4 whose AAC track
     /// counts time in samples and says how long it is.

@@ -127,6 +127,7 @@ impl Conversion {
         })
     }
 
+    #[cfg(test)]
     pub fn hparams(&self) -> &Hparams {
         &self.hparams
     }

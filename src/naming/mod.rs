@@ -5,7 +5,7 @@
 
 pub mod metadata;
 
-use crate::diarize::cluster::{cosine_distance, normalized};
+use crate::diarize::{SpeakerTurn, voice_similarity};
 use crate::error::{Error, Result};
 use crate::transcript::{SpaceMetadata, Speaker, Transcript};
 use std::collections::BTreeMap;
@@ -14,16 +14,52 @@ use std::path::{Path, PathBuf};
 /// Below this cosine similarity a voiceprint does not name a speaker.
 pub const ENROLL_MIN_SIMILARITY: f32 = 0.5;
 
-/// What the user asked for.
+/// The names a caller asks for: speaker ids mapped to names, and voices to
+/// recognise. Names may be `@handles`, resolved through the Space's roster.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct NameRequest {
+pub struct SpeakerNames {
     /// Speaker id -> name.
     pub map: Vec<(String, String)>,
     /// Name -> clip of that person's voice.
     pub enroll: Vec<(String, PathBuf)>,
 }
 
-impl NameRequest {
+impl SpeakerNames {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Names speaker `id` (`SPEAKER_00`) `name` (`Elon Musk` or `@handle`).
+    pub fn speaker(mut self, id: impl Into<String>, name: impl Into<String>) -> Self {
+        self.map.push((id.into(), name.into()));
+        self
+    }
+
+    /// Recognises `name` by the voice in `clip` (matched one to one, above a floor).
+    pub fn enroll(mut self, name: impl Into<String>, clip: impl Into<PathBuf>) -> Self {
+        self.enroll.push((name.into(), clip.into()));
+        self
+    }
+
+    /// Adds `ID=Name` (as `--speaker` takes it).
+    pub fn add_pair(&mut self, pair: &str) -> Result<()> {
+        self.map.push(parse_pair(pair)?);
+        Ok(())
+    }
+
+    /// Adds `Name=clip.wav` (as `--enroll` takes it).
+    pub fn add_enroll_pair(&mut self, pair: &str) -> Result<()> {
+        let (name, clip) = parse_pair(pair)?;
+        self.enroll.push((name, PathBuf::from(clip)));
+        Ok(())
+    }
+
+    /// Adds every name of a names file (`ID=Name` lines or a JSON object).
+    pub fn add_file(&mut self, path: &Path) -> Result<()> {
+        self.map.extend(read_names_file(path)?);
+        Ok(())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.map.is_empty() && self.enroll.is_empty()
     }
@@ -92,7 +128,7 @@ pub fn match_voiceprints(
     let mut pairs: Vec<(f32, usize, usize)> = Vec::new();
     for (s, (_, print)) in speakers.iter().enumerate() {
         for (e, (_, voice)) in enrolled.iter().enumerate() {
-            pairs.push((cosine(print, voice), s, e));
+            pairs.push((voice_similarity(print, voice), s, e));
         }
     }
     pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -114,10 +150,6 @@ pub fn match_voiceprints(
         );
     }
     named
-}
-
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    1.0 - cosine_distance(&normalized(a), &normalized(b))
 }
 
 /// The user's map, with handles resolved; unknown ids are an error so a typo
@@ -159,7 +191,7 @@ pub fn apply(transcript: &mut Transcript, names: &BTreeMap<String, Naming>) {
 }
 
 /// The speaker list with total speaking time, names defaulting to the ids.
-pub fn speaker_list(ids: &[String], turns: &[crate::assign::SpeakerTurn]) -> Vec<Speaker> {
+pub fn speaker_list(ids: &[String], turns: &[SpeakerTurn]) -> Vec<Speaker> {
     ids.iter()
         .map(|id| Speaker {
             id: id.clone(),

@@ -107,7 +107,7 @@ impl SpeechDetector {
         let detect = |context: &mut &mut WhisperVadContext, i: usize| {
             self.piece(context, audio, starts[i], starts[i] + piece)
         };
-        let crashed = || Error::stage(&self.model_path, "speech detection", "a lane crashed");
+        let crashed = || Error::crashed(&self.model_path, "speech detection");
         let pieces = workers::run_indexed(&mut lanes, starts.len(), detect, crashed)?;
         Ok(pieces.concat())
     }

