@@ -394,7 +394,7 @@ mod tests {
         write_tiny_ct2(dir.path());
         let conv = Conversion::prepare(dir.path(), 1).unwrap();
         let spec = |name: &str| {
-            ggml::layout(conv.hparams())
+            ggml::tensor_specs(conv.hparams())
                 .into_iter()
                 .find(|t| t.name == name)
                 .unwrap()

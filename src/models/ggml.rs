@@ -254,10 +254,10 @@ impl TensorSpec {
 
 /// Every tensor `whisper_model_load` creates, in PyTorch state-dict order
 /// (which is the order OpenAI's converter writes).
-pub fn layout(hp: &Hparams) -> Vec<TensorSpec> {
+pub fn tensor_specs(hp: &Hparams) -> Vec<TensorSpec> {
     let d = |v: i32| v as usize;
     let (s, mels) = (d(hp.n_audio_state), d(hp.n_mels));
-    let mut t = Layout(Vec::new());
+    let mut t = TensorList(Vec::new());
     t.push(
         "encoder.positional_embedding",
         &[s, d(hp.n_audio_ctx)],
@@ -289,9 +289,10 @@ pub fn layout(hp: &Hparams) -> Vec<TensorSpec> {
     t.0
 }
 
-struct Layout(Vec<TensorSpec>);
+/// The tensor specs of a model, built in file order.
+struct TensorList(Vec<TensorSpec>);
 
-impl Layout {
+impl TensorList {
     fn push(&mut self, name: &str, ne: &[usize], role: Role) {
         self.0.push(TensorSpec {
             name: name.to_owned(),
@@ -342,7 +343,7 @@ impl Layout {
 // Writing
 
 /// Writes a complete model: header, filters, vocabulary, then every tensor of
-/// [`layout`] with the values `values` returns for it. `out` names the file in errors.
+/// [`tensor_specs`] with the values `values` returns for it. `out` names the file in errors.
 pub fn write_model(
     w: &mut dyn Write,
     out: &Path,
@@ -353,7 +354,7 @@ pub fn write_model(
 ) -> Result<()> {
     let io = |e| Error::io(out, e);
     write_header(w, hp, filters, vocab).map_err(io)?;
-    for spec in layout(hp) {
+    for spec in tensor_specs(hp) {
         let data = values(&spec)?;
         if data.len() != spec.n_elements() {
             return Err(Error::model(
@@ -573,7 +574,7 @@ fn check_vocab(r: &mut LeReader, path: &Path, hp: &Hparams) -> Result<()> {
 
 /// Returns the number of tensors; every expected tensor must appear exactly once.
 fn check_tensors(r: &mut LeReader, path: &Path, hp: &Hparams) -> Result<usize> {
-    let mut expected: BTreeMap<String, TensorSpec> = layout(hp)
+    let mut expected: BTreeMap<String, TensorSpec> = tensor_specs(hp)
         .into_iter()
         .map(|t| (t.name.clone(), t))
         .collect();
@@ -623,7 +624,7 @@ fn check_tensor(
     let bad = |why: String| Error::model(path, format!("tensor '{name}': {why}"));
     let spec = match expected.get(&name) {
         Some(spec) => spec.clone(),
-        None if layout(hp).iter().any(|t| t.name == name) => {
+        None if tensor_specs(hp).iter().any(|t| t.name == name) => {
             return Err(bad("appears twice".into()));
         }
         None => return Err(bad("unknown to whisper.cpp (not a Whisper model?)".into())),
@@ -731,15 +732,15 @@ mod tests {
     }
 
     #[test]
-    fn layout_has_whisper_cpp_tensor_count() {
+    fn tensor_specs_have_whisper_cpp_tensor_count() {
         let hp = tiny_hparams(1);
-        assert_eq!(layout(&hp).len(), 7 + 15 * 2 + 4 + 24);
+        assert_eq!(tensor_specs(&hp).len(), 7 + 15 * 2 + 4 + 24);
         let real = Hparams {
             n_audio_layer: 4,
             n_text_layer: 4,
             ..hp
         };
-        assert_eq!(layout(&real).len(), 167);
+        assert_eq!(tensor_specs(&real).len(), 167);
     }
 
     #[test]

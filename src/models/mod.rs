@@ -68,8 +68,9 @@ impl Quant {
     }
 }
 
-/// Makes sure `dir` holds the four pinned models (Whisper, VAD, segmentation, embedding), downloading and converting only what is
-/// missing or does not match its pinned SHA-256.
+/// Makes sure `dir` holds the four pinned models (Whisper, VAD, segmentation,
+/// embedding), downloading and converting only what is missing or does not match its
+/// pinned SHA-256.
 pub fn fetch(dir: &Path) -> Result<Models> {
     let paths = Models::from_dir(dir);
     if !digest::has_sha256(&paths.whisper, WHISPER_SHA256)? {

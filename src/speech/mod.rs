@@ -105,7 +105,8 @@ impl SpeechDetector {
         let mut lanes: Vec<&mut WhisperVadContext> =
             contexts.iter_mut().map(|c| &mut **c).collect();
         let detect = |context: &mut &mut WhisperVadContext, i: usize| {
-            self.piece(context, audio, starts[i], starts[i] + piece)
+            // The last piece ends with the recording (and a huge `piece` cannot overflow).
+            self.piece(context, audio, starts[i], starts[i].saturating_add(piece).min(frames))
         };
         let crashed = || Error::crashed(&self.model_path, "speech detection");
         let pieces = workers::run_indexed(&mut lanes, starts.len(), detect, crashed)?;
