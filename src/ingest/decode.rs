@@ -15,7 +15,7 @@
 
 use super::codec::{codec_error, codec_name, probe_error};
 use super::source::{Tail, read_leading_tags};
-use super::{adts, id3, mp4};
+use super::{Silence, adts, id3, mp4};
 use crate::error::{Error, Result};
 use std::fs::File;
 use std::io::Cursor;
@@ -66,11 +66,19 @@ pub struct PcmBlock {
 #[derive(Debug, Clone, PartialEq)]
 pub enum DecodeEvent {
     Pcm(PcmBlock),
-    /// A stretch that could not be decoded; `seconds` is its length when known (else 0).
-    Undecodable {
-        seconds: f64,
-        reason: String,
-    },
+    /// Frames that could not be decoded, as the silence that stands in for them (its
+    /// length 0 when not known).
+    Undecodable(Silence),
+}
+
+impl DecodeEvent {
+    /// Length in seconds at the source rate.
+    pub fn seconds(&self) -> f64 {
+        match self {
+            DecodeEvent::Pcm(b) => b.samples.len() as f64 / f64::from(b.rate),
+            DecodeEvent::Undecodable(s) => s.seconds,
+        }
+    }
 }
 
 /// Frames decoded and dropped before a range ([`Decoder::restrict_to`]): two AAC frames.
@@ -400,7 +408,7 @@ impl Decoder {
         }
         let seconds = (frames - skipped) as f64 / f64::from(self.info.sample_rate);
         let reason = format!("undecodable frames in {}", file_name(&self.path));
-        run.flush(sink) && sink(DecodeEvent::Undecodable { seconds, reason })
+        run.flush(sink) && sink(DecodeEvent::Undecodable(Silence { seconds, reason }))
     }
 
     /// The demuxer cannot go on: keep what was decoded (reporting the unread rest as a gap
@@ -421,13 +429,13 @@ impl Decoder {
         run.flush(sink);
         let rest = self.remaining_seconds(run);
         if rest > 0.0 {
-            sink(DecodeEvent::Undecodable {
+            sink(DecodeEvent::Undecodable(Silence {
                 seconds: rest,
                 reason: format!(
                     "undecodable frames in {} (unreadable to the end)",
                     file_name(&self.path)
                 ),
-            });
+            }));
         }
         Ok(run.decoded)
     }

@@ -1,13 +1,17 @@
 //! Ingest: what the input is and how to read it.
 //!
-//! Owns containers, codecs and playlists: [`open`] turns a path into a [`Recording`]
-//! (one part for a plain audio file, one part per chunk for a local HLS playlist),
-//! [`hls`] reads playlists, [`id3`] strips the ID3 tags Spaces chunks start with,
-//! [`adts`] finds the frame that primes a chunk's decoder, and [`decode`] runs symphonia
-//! on one part (with MP4 edit lists applied and failures named). Downmixing, resampling,
-//! loudness and joining the parts belong to [`crate::normalize`].
+//! Owns containers, codecs and chunk files: [`open`] turns a path into a [`Recording`]
+//! (one part for a plain audio file, one part per entry of a local HLS playlist),
+//! [`hls`] reads playlists, [`id3`] reads the ID3 tags Spaces chunks start with (and
+//! their clock stamps), [`adts`] parses ADTS frame headers, [`chunk`] reads playlist
+//! chunks for the joining stage (what a chunk holds before it is decoded, its ADTS
+//! frames gathered into one stream, chunks decoded one after another), and [`decode`]
+//! runs symphonia on one part (with MP4 edit lists applied and failures named) and
+//! averages the channels while copying samples out of the codec. Resampling, loudness
+//! and placing the parts on one timeline belong to [`crate::normalize`].
 
 pub mod adts;
+pub mod chunk;
 mod codec;
 pub mod decode;
 pub mod hls;
@@ -37,6 +41,16 @@ impl Kind {
             Kind::Hls => "hls",
         }
     }
+}
+
+/// Silence standing in for audio that is missing or cannot be decoded, and why: the one
+/// form "silence with a reason" takes from the decoder to the joined timeline (damaged
+/// frames, a missing or damaged chunk, a timestamp gap between chunks).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Silence {
+    /// Its length; for a decoder's undecodable frames, 0 when not known.
+    pub seconds: f64,
+    pub reason: String,
 }
 
 /// One separately decodable piece of the input, in recording order.
@@ -101,13 +115,13 @@ fn is_playlist(path: &Path) -> bool {
 fn open_playlist(path: &Path) -> Result<Recording> {
     let list = hls::read(path)?;
     let parts = list
-        .segments
+        .entries
         .into_iter()
-        .map(|s| Part {
-            path: s.path,
-            name: s.uri,
-            nominal_seconds: Some(s.duration),
-            discontinuity: s.discontinuity,
+        .map(|e| Part {
+            path: e.path,
+            name: e.uri,
+            nominal_seconds: Some(e.duration),
+            discontinuity: e.discontinuity,
         })
         .collect();
     Ok(Recording {
