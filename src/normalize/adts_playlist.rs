@@ -16,9 +16,7 @@
 
 use super::playlist::{ChunkPlacer, ChunkToPlace, Placement, chunk_failure};
 use super::resample::{ResampleStream, out_len};
-use super::stretch::{
-    Placing, Resampling, Stretch, StretchOutcome, StretchPlan, ToAssembler, place_resampled,
-};
+use super::stretch::{ResampledOnLanes, Stretch};
 use super::timeline::{Assembler, Piece, Timeline};
 use crate::audio::SAMPLE_RATE;
 use crate::error::{Error, Result};
@@ -28,9 +26,6 @@ use crate::ingest::{Part, Recording, Silence};
 use rayon::prelude::*;
 use std::ops::Range;
 use std::path::Path;
-
-/// Decoded stretches that may wait, per lane, for this thread to write them.
-const STRETCHES_AHEAD: usize = 4;
 
 /// The timeline of a playlist of ADTS chunks, known before decoding: runs of one sample
 /// rate, each a sequence of chunks and silences, the discontinuity marks, and the
@@ -182,13 +177,9 @@ impl TimelineBuilder {
 /// Decoded and resampled in stretches on every core, this thread only metering and
 /// writing them in order. The stretches' bounds come from the layout alone, so the
 /// output does not depend on the number of cores.
-impl StretchPlan for AdtsPlaylist<'_> {
+impl ResampledOnLanes for AdtsPlaylist<'_> {
     /// A lane's resampler, reused from stretch to stretch.
     type Lane = Option<ResampleStream>;
-    type Decoded = (Timeline, Result<u64>);
-    type Order = StretchOutcome;
-    const RESAMPLING: Resampling = Resampling::OnLanes;
-    const AHEAD: usize = STRETCHES_AHEAD;
 
     fn path(&self) -> &Path {
         &self.rec.path
@@ -202,24 +193,14 @@ impl StretchPlan for AdtsPlaylist<'_> {
         Ok((0..most.max(1)).map(|_| None).collect())
     }
 
-    fn decode(&self, stream: &mut Self::Lane, i: usize, _: &ToAssembler) -> Self::Decoded {
+    fn resample(&self, stream: &mut Self::Lane, i: usize) -> (Timeline, Result<u64>) {
         let (run, stretch) = &self.stretches[i];
         stretch.resample(stream, &self.name, |timeline, span| {
             self.runs[*run].fill(&self.rec.parts, span, timeline)
         })
     }
 
-    fn place(
-        &self,
-        outcome: &mut StretchOutcome,
-        decoded: Self::Decoded,
-        to: &mut Placing<'_, '_>,
-    ) -> Result<()> {
-        place_resampled(outcome, decoded, to, &self.rec.path)
-    }
-
-    fn finish(self, outcome: StretchOutcome, asm: &mut Assembler<'_>) -> Result<StreamInfo> {
-        outcome.into_result()?;
+    fn finish(self, asm: &mut Assembler<'_>) -> Result<StreamInfo> {
         asm.add_marks(self.marks);
         Ok(self.info)
     }
@@ -278,7 +259,10 @@ impl RateRun {
 enum Portion {
     Silence(Silence),
     /// What is kept of chunk `name`'s decoded frames.
-    Chunk { name: String, cut: FrameCut },
+    Chunk {
+        name: String,
+        cut: FrameCut,
+    },
 }
 
 /// Hands decoded audio to a timeline as a stretch's [`Portion`]s say: what is kept of

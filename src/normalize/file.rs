@@ -4,9 +4,7 @@
 //! in order ([`FrontToBack`]).
 
 use super::resample::ResampleStream;
-use super::stretch::{
-    Placing, Resampling, Stretch, StretchOutcome, StretchPlan, ToAssembler, place_resampled,
-};
+use super::stretch::{Placing, ResampledOnLanes, Resampling, Stretch, StretchPlan, ToAssembler};
 use super::timeline::{Assembler, Piece, Timeline};
 use crate::error::{Error, Result};
 use crate::ingest::Part;
@@ -15,8 +13,6 @@ use std::path::Path;
 
 /// Source seconds per decoded block of a file decoded front to back.
 const BLOCK_SECONDS: usize = 1;
-/// Decoded ranges that may wait, per lane, for this thread to write them.
-const RANGES_AHEAD: usize = 4;
 
 /// An MP4 in ranges of about ten seconds ([`Stretch`]es of one run), each decoded and
 /// resampled whole on a lane (a lane's decoder seeks from one range to the next). Ranges
@@ -55,12 +51,8 @@ pub(super) struct RangeLane {
     stream: Option<ResampleStream>,
 }
 
-impl StretchPlan for Mp4Ranges<'_> {
+impl ResampledOnLanes for Mp4Ranges<'_> {
     type Lane = RangeLane;
-    type Decoded = (Timeline, Result<u64>);
-    type Order = StretchOutcome;
-    const RESAMPLING: Resampling = Resampling::OnLanes;
-    const AHEAD: usize = RANGES_AHEAD;
 
     fn path(&self) -> &Path {
         &self.part.path
@@ -85,9 +77,8 @@ impl StretchPlan for Mp4Ranges<'_> {
             .collect())
     }
 
-    /// One range decoded and resampled ([`Stretch::resample`]), and why it could not be
-    /// decoded if it could not.
-    fn decode(&self, lane: &mut RangeLane, range: usize, _: &ToAssembler) -> Self::Decoded {
+    /// One range: the lane's decoder sent to it, its audio resampled.
+    fn resample(&self, lane: &mut RangeLane, range: usize) -> (Timeline, Result<u64>) {
         let decoder = &mut lane.decoder;
         let name = &self.part.name;
         self.ranges[range].resample(&mut lane.stream, name, |timeline, span| {
@@ -100,17 +91,7 @@ impl StretchPlan for Mp4Ranges<'_> {
         })
     }
 
-    fn place(
-        &self,
-        outcome: &mut StretchOutcome,
-        decoded: Self::Decoded,
-        to: &mut Placing<'_, '_>,
-    ) -> Result<()> {
-        place_resampled(outcome, decoded, to, &self.part.path)
-    }
-
-    fn finish(self, outcome: StretchOutcome, _: &mut Assembler<'_>) -> Result<StreamInfo> {
-        outcome.into_result()?;
+    fn finish(self, _: &mut Assembler<'_>) -> Result<StreamInfo> {
         Ok(self.info)
     }
 }

@@ -24,15 +24,15 @@ mod timeline;
 use crate::atomic::WriteBehind;
 use crate::audio::{Audio, AudioBuilder, SAMPLE_RATE, SampleSink, seconds};
 use crate::error::{Error, Result};
-use crate::ingest::{self, Kind, Recording};
 use crate::ingest::decode::Decoder;
+use crate::ingest::{self, Kind, Recording};
 use crate::transcript::SourceInfo;
 use adts_playlist::AdtsPlaylist;
 use chunk_groups::ChunkGroups;
 use file::{FrontToBack, Mp4Ranges};
 use std::io::BufWriter;
-use timeline::Joined;
 use std::path::{Path, PathBuf};
+use timeline::Joined;
 
 /// A decoded, normalized recording and what is known about its source.
 #[derive(Debug)]

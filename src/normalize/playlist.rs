@@ -49,7 +49,10 @@ impl ChunkPlacer {
         put: &mut impl FnMut(Placement<T>),
     ) {
         if part.discontinuity {
-            put(Placement::Mark(format!("discontinuity before {}", part.name)));
+            put(Placement::Mark(format!(
+                "discontinuity before {}",
+                part.name
+            )));
             self.clock.reset();
         }
         match chunk {

@@ -32,6 +32,8 @@ use std::sync::mpsc;
 
 /// Source seconds per stretch of a same-rate run.
 const STRETCH_SECONDS: u64 = 10;
+/// Stretches resampled on a lane that may wait, per lane, for this thread to write them.
+const STRETCHES_AHEAD: usize = 4;
 /// Pieces that may wait for the assembling thread to resample them.
 const QUEUE_PIECES: usize = 16;
 
@@ -181,19 +183,69 @@ impl Placing<'_, '_> {
 
 /// A plan placing stretches other than its [`Resampling`] says (a bug, not bad input).
 fn wrong_placing(path: &Path) -> Error {
-    Error::stage(path, "normalize", "stretch placed against its plan's resampling")
+    Error::stage(
+        path,
+        "normalize",
+        "stretch placed against its plan's resampling",
+    )
 }
 
-/// [`StretchPlan::place`] for plans resampled on their lanes: a stretch resampled there,
-/// and whether its audio decoded.
-pub(super) fn place_resampled(
-    outcome: &mut StretchOutcome,
-    (stretch, decoded): (Timeline, Result<u64>),
-    to: &mut Placing<'_, '_>,
-    path: &Path,
-) -> Result<()> {
-    outcome.note(decoded);
-    to.resampled(stretch, path)
+/// A [`StretchPlan`] whose lanes resample their stretches ([`Resampling::OnLanes`]),
+/// as far as such plans differ; the rest of their [`StretchPlan`] is the same for all:
+/// each stretch a [`Timeline`] that continues the one before it, only metered and
+/// written in order, and a recording none of whose stretches decoded an error.
+pub(super) trait ResampledOnLanes: Sync {
+    /// What a lane keeps from one stretch to the next (a decoder, a resampler).
+    type Lane: Send;
+    /// The input, to name it in errors.
+    fn path(&self) -> &Path;
+    fn stretch_count(&self) -> usize;
+    /// The lanes: at most `most`, one at least.
+    fn open_lanes(&mut self, most: usize) -> Result<Vec<Self::Lane>>;
+    /// Decodes and resamples stretch `stretch` on `lane` ([`Stretch::resample`]), and
+    /// says why it could not be decoded if it could not.
+    fn resample(&self, lane: &mut Self::Lane, stretch: usize) -> (Timeline, Result<u64>);
+    /// The format to report, with anything laid out beforehand added to `assembler`.
+    fn finish(self, assembler: &mut Assembler<'_>) -> Result<StreamInfo>;
+}
+
+impl<P: ResampledOnLanes> StretchPlan for P {
+    type Lane = P::Lane;
+    type Decoded = (Timeline, Result<u64>);
+    type Order = StretchOutcome;
+    const RESAMPLING: Resampling = Resampling::OnLanes;
+    const AHEAD: usize = STRETCHES_AHEAD;
+
+    fn path(&self) -> &Path {
+        ResampledOnLanes::path(self)
+    }
+
+    fn stretch_count(&self) -> usize {
+        ResampledOnLanes::stretch_count(self)
+    }
+
+    fn open_lanes(&mut self, most: usize) -> Result<Vec<P::Lane>> {
+        ResampledOnLanes::open_lanes(self, most)
+    }
+
+    fn decode(&self, lane: &mut P::Lane, stretch: usize, _: &ToAssembler) -> Self::Decoded {
+        self.resample(lane, stretch)
+    }
+
+    fn place(
+        &self,
+        outcome: &mut StretchOutcome,
+        (stretch, decoded): Self::Decoded,
+        to: &mut Placing<'_, '_>,
+    ) -> Result<()> {
+        outcome.note(decoded);
+        to.resampled(stretch, ResampledOnLanes::path(self))
+    }
+
+    fn finish(self, outcome: StretchOutcome, assembler: &mut Assembler<'_>) -> Result<StreamInfo> {
+        outcome.into_result()?;
+        ResampledOnLanes::finish(self, assembler)
+    }
 }
 
 /// Whether any stretch of a recording decoded, and the first reason one did not.
@@ -215,7 +267,7 @@ impl StretchOutcome {
 
     /// A recording none of whose stretches decoded is an error; damaged stretches among
     /// good ones are gaps, already recorded.
-    pub(super) fn into_result(self) -> Result<()> {
+    fn into_result(self) -> Result<()> {
         match self.first_error {
             Some(e) if !self.decoded_any => Err(e),
             _ => Ok(()),

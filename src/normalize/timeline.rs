@@ -75,10 +75,8 @@ impl Timeline {
     ) -> Timeline {
         let rate = stream.rate();
         stream.resume_at(base, frames_before, warmup);
-        let mut out = Vec::new();
-        out.reserve(out_len(frames, rate) as usize + 1024);
         Timeline {
-            out,
+            out: Vec::with_capacity(out_len(frames, rate) as usize + 1024),
             stream: Some(stream),
             ..Timeline::default()
         }
