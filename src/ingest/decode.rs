@@ -1,5 +1,5 @@
-//! Decoding one part (a file or one playlist chunk) with symphonia into source-rate
-//! mono PCM.
+//! Decoding one part (a file, a playlist chunk, or the ADTS frames of consecutive
+//! chunks gathered by [`super::chunk`]) with symphonia into source-rate mono PCM.
 //!
 //! The channels are averaged here, while the samples are copied out of the codec's
 //! buffers, rather than copied out interleaved and averaged later: on the one thread a
