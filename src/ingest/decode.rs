@@ -15,7 +15,7 @@
 
 use super::codec::{codec_error, codec_name, probe_error};
 use super::source::{Tail, read_leading_tags};
-use super::{Silence, adts, id3, mp4};
+use super::{adts, id3, mp4};
 use crate::error::{Error, Result};
 use std::fs::File;
 use std::io::Cursor;
@@ -60,6 +60,16 @@ pub struct PcmBlock {
     pub samples: Vec<f32>,
     /// Largest absolute sample of any source channel in the block (before averaging).
     pub peak: f32,
+}
+
+/// Silence standing in for audio that is missing or cannot be decoded, and why: the one
+/// form "silence with a reason" takes from the decoder to the joined timeline (damaged
+/// frames, a missing or damaged chunk, a timestamp gap between chunks).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Silence {
+    /// Its length; for a decoder's undecodable frames, 0 when not known.
+    pub seconds: f64,
+    pub reason: String,
 }
 
 /// What decoding a part yields, in stream order.

@@ -7,8 +7,10 @@
 //! chunks for the joining stage (what a chunk holds before it is decoded, its ADTS
 //! frames gathered into one stream, chunks decoded one after another), and [`decode`]
 //! runs symphonia on one part (with MP4 edit lists applied and failures named) and
-//! averages the channels while copying samples out of the codec. Resampling, loudness
-//! and placing the parts on one timeline belong to [`crate::normalize`].
+//! averages the channels while copying samples out of the codec; [`Silence`] (silence
+//! with a reason) is how it and every later stage describe audio that is not there.
+//! Resampling, loudness and placing the parts on one timeline belong to
+//! [`crate::normalize`].
 
 pub mod adts;
 pub mod chunk;
@@ -18,6 +20,8 @@ pub mod hls;
 pub mod id3;
 mod mp4;
 mod source;
+
+pub use decode::Silence;
 
 use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
@@ -41,16 +45,6 @@ impl Kind {
             Kind::Hls => "hls",
         }
     }
-}
-
-/// Silence standing in for audio that is missing or cannot be decoded, and why: the one
-/// form "silence with a reason" takes from the decoder to the joined timeline (damaged
-/// frames, a missing or damaged chunk, a timestamp gap between chunks).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Silence {
-    /// Its length; for a decoder's undecodable frames, 0 when not known.
-    pub seconds: f64,
-    pub reason: String,
 }
 
 /// One separately decodable piece of the input, in recording order.
