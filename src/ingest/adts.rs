@@ -1,12 +1,15 @@
-//! Just enough ADTS framing to carry decoder state across playlist chunks.
+//! Just enough ADTS framing to lay out playlist chunks and prime their decoders.
 //!
 //! Spaces chunks are cuts of one continuous AAC stream. AAC output for a frame is the
-//! overlap of that frame with the one before, so a chunk decoded on its own starts
-//! with one frame (~21 ms) of half-built audio: an audible click at every chunk seam.
-//! Chunks are decoded in parallel, so instead of decoding them in one pass each chunk
-//! gets the last frame of the chunk before it prepended as preroll, and the preroll's
-//! output is dropped ([`FRAME_SAMPLES`] frames). The seam then decodes exactly as a
-//! continuous stream would.
+//! overlap of that frame with the one before, so audio decoded from a cut on its own
+//! starts with one frame (~21 ms) of half-built audio: an audible click at every seam.
+//! Wherever decoding starts inside the stream, the frame before is decoded first as
+//! priming and its output dropped ([`FRAME_SAMPLES`] frames): for a stretch of an ADTS
+//! playlist, the frame before the stretch's first one (in the same chunk, or the last
+//! frame of the chunk before, see [`super::chunk`]); for a chunk that starts a codec of
+//! its own, the last frame of the chunk before. The seam then decodes exactly as a
+//! continuous stream would. The frame headers also give a chunk's length and format
+//! before anything is decoded ([`frames`], [`sample_rate`], [`channels`]).
 
 /// PCM frames one AAC-LC frame decodes to.
 pub const FRAME_SAMPLES: u64 = 1024;

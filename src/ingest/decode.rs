@@ -1,5 +1,5 @@
-//! Decoding one part (a file or one playlist chunk) with symphonia into source-rate
-//! mono PCM.
+//! Decoding one part (a file, a playlist chunk, or the ADTS frames of consecutive
+//! chunks gathered by [`super::chunk`]) with symphonia into source-rate mono PCM.
 //!
 //! The channels are averaged here, while the samples are copied out of the codec's
 //! buffers, rather than copied out interleaved and averaged later: on the one thread a
@@ -62,15 +62,33 @@ pub struct PcmBlock {
     pub peak: f32,
 }
 
+/// Silence standing in for audio that is missing or cannot be decoded, and why: the one
+/// form "silence with a reason" takes from the decoder to the joined timeline (damaged
+/// frames, a missing or damaged chunk, a timestamp gap between chunks).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Silence {
+    /// Its length; for a decoder's undecodable frames, 0 when not known.
+    pub seconds: f64,
+    pub reason: String,
+}
+
 /// What decoding a part yields, in stream order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DecodeEvent {
     Pcm(PcmBlock),
-    /// A stretch that could not be decoded; `seconds` is its length when known (else 0).
-    Undecodable {
-        seconds: f64,
-        reason: String,
-    },
+    /// Frames that could not be decoded, as the silence that stands in for them (its
+    /// length 0 when not known).
+    Undecodable(Silence),
+}
+
+impl DecodeEvent {
+    /// Length in seconds at the source rate.
+    pub fn seconds(&self) -> f64 {
+        match self {
+            DecodeEvent::Pcm(b) => b.samples.len() as f64 / f64::from(b.rate),
+            DecodeEvent::Undecodable(s) => s.seconds,
+        }
+    }
 }
 
 /// Frames decoded and dropped before a range ([`Decoder::restrict_to`]): two AAC frames.
@@ -389,7 +407,7 @@ impl Decoder {
         }
         let seconds = (frames - skipped) as f64 / f64::from(self.info.sample_rate);
         let reason = format!("undecodable frames in {}", file_name(&self.path));
-        run.flush(sink) && sink(DecodeEvent::Undecodable { seconds, reason })
+        run.flush(sink) && sink(DecodeEvent::Undecodable(Silence { seconds, reason }))
     }
 
     /// The demuxer cannot go on: keep what was decoded (reporting the unread rest as a gap
@@ -410,13 +428,13 @@ impl Decoder {
         run.flush(sink);
         let rest = self.remaining_seconds(run);
         if rest > 0.0 {
-            sink(DecodeEvent::Undecodable {
+            sink(DecodeEvent::Undecodable(Silence {
                 seconds: rest,
                 reason: format!(
                     "undecodable frames in {} (unreadable to the end)",
                     file_name(&self.path)
                 ),
-            });
+            }));
         }
         Ok(run.decoded)
     }

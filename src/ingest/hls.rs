@@ -9,16 +9,17 @@ use crate::error::{Error, Result};
 use m3u8_rs::Playlist;
 use std::path::{Component, Path, PathBuf};
 
-/// One segment of a media playlist, resolved to a file inside the playlist's folder.
+/// One entry (HLS: a "media segment") of a media playlist, resolved to a file inside the
+/// playlist's folder.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Segment {
+pub struct Entry {
     /// The URI as written in the playlist (used to name the chunk in gaps and errors).
     pub uri: String,
     /// The chunk file (it may not exist: a missing chunk becomes a gap, not an error).
     pub path: PathBuf,
     /// `#EXTINF` duration in seconds.
     pub duration: f64,
-    /// `#EXT-X-DISCONTINUITY` precedes this segment.
+    /// `#EXT-X-DISCONTINUITY` precedes this entry.
     pub discontinuity: bool,
 }
 
@@ -27,8 +28,8 @@ pub struct Segment {
 pub struct MediaPlaylist {
     /// The playlist file as read (hashed for provenance).
     pub bytes: Vec<u8>,
-    pub segments: Vec<Segment>,
-    /// `#EXT-X-PROGRAM-DATE-TIME` of the first segment, RFC 3339.
+    pub entries: Vec<Entry>,
+    /// `#EXT-X-PROGRAM-DATE-TIME` of the first entry, RFC 3339.
     pub program_date_time: Option<String>,
 }
 
@@ -54,11 +55,11 @@ pub fn parse(path: &Path, bytes: Vec<u8>) -> Result<MediaPlaylist> {
         return Err(Error::input(path, "HLS playlist lists no segments"));
     }
     let dir = playlist_dir(path);
-    let segments = media
+    let entries = media
         .segments
         .iter()
         .map(|s| {
-            Ok(Segment {
+            Ok(Entry {
                 uri: s.uri.clone(),
                 path: resolve_entry(path, &dir, &s.uri)?,
                 duration: f64::from(s.duration).max(0.0),
@@ -73,7 +74,7 @@ pub fn parse(path: &Path, bytes: Vec<u8>) -> Result<MediaPlaylist> {
         .map(|t| t.to_rfc3339());
     Ok(MediaPlaylist {
         bytes,
-        segments,
+        entries,
         program_date_time,
     })
 }
@@ -136,17 +137,17 @@ mod tests {
         let body = "#EXT-X-PROGRAM-DATE-TIME:2024-08-12T20:14:03.120Z\n#EXTINF:3.0,\nchunk_1_0_a.aac\n\
                     #EXTINF:2.5,\nchunk_1_1_a.aac\n#EXT-X-DISCONTINUITY\n#EXTINF:3.0,\nsub/chunk_1_2_a.aac\n";
         let list = parse(Path::new("/tmp/space/list.m3u8"), playlist(body)).unwrap();
-        let uris: Vec<_> = list.segments.iter().map(|s| s.uri.as_str()).collect();
+        let uris: Vec<_> = list.entries.iter().map(|s| s.uri.as_str()).collect();
         assert_eq!(
             uris,
             ["chunk_1_0_a.aac", "chunk_1_1_a.aac", "sub/chunk_1_2_a.aac"]
         );
         assert_eq!(
-            list.segments[2].path,
+            list.entries[2].path,
             Path::new("/tmp/space/sub/chunk_1_2_a.aac")
         );
-        assert_eq!(list.segments[1].duration, 2.5);
-        let disc: Vec<_> = list.segments.iter().map(|s| s.discontinuity).collect();
+        assert_eq!(list.entries[1].duration, 2.5);
+        let disc: Vec<_> = list.entries.iter().map(|s| s.discontinuity).collect();
         assert_eq!(disc, [false, false, true]);
         let when = list.program_date_time.unwrap();
         assert!(when.starts_with("2024-08-12T20:14:03.120"), "{when}");

@@ -1,19 +1,27 @@
 //! Ingest: what the input is and how to read it.
 //!
-//! Owns containers, codecs and playlists: [`open`] turns a path into a [`Recording`]
-//! (one part for a plain audio file, one part per chunk for a local HLS playlist),
-//! [`hls`] reads playlists, [`id3`] strips the ID3 tags Spaces chunks start with,
-//! [`adts`] finds the frame that primes a chunk's decoder, and [`decode`] runs symphonia
-//! on one part (with MP4 edit lists applied and failures named). Downmixing, resampling,
-//! loudness and joining the parts belong to [`crate::normalize`].
+//! Owns containers, codecs and chunk files: [`open`] turns a path into a [`Recording`]
+//! (one part for a plain audio file, one part per entry of a local HLS playlist),
+//! [`hls`] reads playlists, [`id3`] reads the ID3 tags Spaces chunks start with (and
+//! their clock stamps), [`adts`] parses ADTS frame headers, [`chunk`] reads playlist
+//! chunks for the joining stage (what a chunk holds before it is decoded, its ADTS
+//! frames gathered into one stream, chunks decoded one after another), and [`decode`]
+//! runs symphonia on one part (with MP4 edit lists applied and failures named) and
+//! averages the channels while copying samples out of the codec; [`Silence`] (silence
+//! with a reason) is how it and every later stage describe audio that is not there.
+//! Resampling, loudness and placing the parts on one timeline belong to
+//! [`crate::normalize`].
 
 pub mod adts;
+pub mod chunk;
 mod codec;
 pub mod decode;
 pub mod hls;
 pub mod id3;
 mod mp4;
 mod source;
+
+pub use decode::Silence;
 
 use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
@@ -101,13 +109,13 @@ fn is_playlist(path: &Path) -> bool {
 fn open_playlist(path: &Path) -> Result<Recording> {
     let list = hls::read(path)?;
     let parts = list
-        .segments
+        .entries
         .into_iter()
-        .map(|s| Part {
-            path: s.path,
-            name: s.uri,
-            nominal_seconds: Some(s.duration),
-            discontinuity: s.discontinuity,
+        .map(|e| Part {
+            path: e.path,
+            name: e.uri,
+            nominal_seconds: Some(e.duration),
+            discontinuity: e.discontinuity,
         })
         .collect();
     Ok(Recording {

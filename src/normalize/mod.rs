@@ -1,23 +1,38 @@
 //! Normalize: any supported input in, 16 kHz mono f32 out, with its provenance.
 //!
 //! Owns resampling ([`resample`]), loudness ([`loudness`]) and the parallel,
-//! sample-exact join of parts ([`join`]; playlists in [`playlist`]). Opening files,
-//! playlists and codecs is [`crate::ingest`]'s job, and so is averaging the channels,
-//! which the decoder does while copying samples out of the codec (see
-//! [`crate::ingest::decode`]).
+//! sample-exact join of a recording into one 16 kHz [`timeline`]. Every input is joined
+//! through one seam, a [`stretch::StretchPlan`] (a recording laid out as stretches that
+//! lanes decode and resample), chosen in [`decode_and_join`]: an MP4's ranges
+//! ([`file::Mp4Ranges`]), an ADTS playlist laid out from its frame headers
+//! ([`adts_playlist::AdtsPlaylist`]), a playlist of other chunks in groups
+//! ([`chunk_groups::ChunkGroups`]), any other file front to back ([`file::FrontToBack`]);
+//! [`playlist`] places a playlist's chunks, gaps and discontinuities for both playlist
+//! plans. Opening files and playlists, reading chunk files and decoding are
+//! [`crate::ingest`]'s job, and so is averaging the channels, which the decoder does
+//! while copying samples out of the codec (see [`crate::ingest::decode`]).
 
-mod join;
+mod adts_playlist;
+mod chunk_groups;
+mod file;
 pub mod loudness;
 mod playlist;
 pub mod resample;
+mod stretch;
+mod timeline;
 
 use crate::atomic::WriteBehind;
 use crate::audio::{Audio, AudioBuilder, SAMPLE_RATE, SampleSink, seconds};
 use crate::error::{Error, Result};
-use crate::ingest;
+use crate::ingest::decode::Decoder;
+use crate::ingest::{self, Kind, Recording};
 use crate::transcript::SourceInfo;
+use adts_playlist::AdtsPlaylist;
+use chunk_groups::ChunkGroups;
+use file::{FrontToBack, Mp4Ranges};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
+use timeline::Joined;
 
 /// A decoded, normalized recording and what is known about its source.
 #[derive(Debug)]
@@ -59,7 +74,7 @@ fn normalize_into(path: &Path, sink: &mut (dyn SampleSink + Send)) -> Result<Sou
     // Hashing rereads the input; it runs beside the decode rather than after it.
     let (sha256, joined) = std::thread::scope(|s| {
         let hasher = s.spawn(|| rec.sha256());
-        let joined = join::decode_and_join(&rec, sink);
+        let joined = decode_and_join(&rec, sink);
         let sha = hasher
             .join()
             .unwrap_or_else(|_| Err(Error::input(path, "hashing thread crashed")));
@@ -79,6 +94,28 @@ fn normalize_into(path: &Path, sink: &mut (dyn SampleSink + Send)) -> Result<Sou
         wall_clock_start: rec.wall_clock_start.clone(),
         gaps: joined.gaps,
     })
+}
+
+/// Decodes every part of `rec` and joins them into `sink`, through the one plan that
+/// fits it: the only place a decode strategy is chosen.
+fn decode_and_join(rec: &Recording, sink: &mut (dyn SampleSink + Send)) -> Result<Joined> {
+    match rec.kind {
+        Kind::File => {
+            let part = &rec.parts[0];
+            let decoder = Decoder::open_file(&part.path)?;
+            // Ranges pay off only with a second core to decode on.
+            match decoder.range_frames() {
+                Some(frames) if rayon::current_num_threads() > 1 && frames > 0 => {
+                    stretch::join(Mp4Ranges::new(part, decoder, frames), sink)
+                }
+                _ => stretch::join(FrontToBack::new(part, decoder), sink),
+            }
+        }
+        Kind::Hls => match AdtsPlaylist::lay_out(rec) {
+            Some(plan) => stretch::join(plan?, sink),
+            None => stretch::join(ChunkGroups::new(rec), sink),
+        },
+    }
 }
 
 /// A streaming 16 kHz mono 16-bit WAV writer (hound patches the header's lengths by
