@@ -53,7 +53,12 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 /// The top-level module a file under src/ belongs to (`normalize/join.rs` -> `normalize`).
 fn module_of(file: &Path) -> String {
     let rel = file.strip_prefix(src()).unwrap();
-    let first = rel.components().next().unwrap().as_os_str().to_string_lossy();
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
     first.trim_end_matches(".rs").to_string()
 }
 
@@ -124,14 +129,22 @@ fn every_dependency_runs_with_the_flow() {
             }
         }
     }
-    assert!(against.is_empty(), "against the flow:\n{}", against.join("\n"));
+    assert!(
+        against.is_empty(),
+        "against the flow:\n{}",
+        against.join("\n")
+    );
 }
 
 #[test]
 fn the_cli_uses_only_the_public_api() {
     for file in rust_files(&src().join("cli")) {
         let text = std::fs::read_to_string(&file).unwrap();
-        assert!(!text.contains("crate::"), "{}: the CLI is a binary", file.display());
+        assert!(
+            !text.contains("crate::"),
+            "{}: the CLI is a binary",
+            file.display()
+        );
         for used in referenced(&text, "spacescribe::") {
             let public = ["export", "models", "transcript"].contains(&used.as_str())
                 || used.chars().next().is_some_and(|c| c.is_uppercase())
@@ -165,7 +178,11 @@ fn no_two_files_of_a_module_import_each_other() {
         let mut seen = BTreeSet::new();
         let mut stack: Vec<&PathBuf> = edges[start].iter().collect();
         while let Some(next) = stack.pop() {
-            assert!(next != start, "{} imports itself round a loop", start.display());
+            assert!(
+                next != start,
+                "{} imports itself round a loop",
+                start.display()
+            );
             if seen.insert(next) {
                 stack.extend(edges.get(next).into_iter().flatten());
             }

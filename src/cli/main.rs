@@ -221,7 +221,7 @@ fn main() -> ExitCode {
             input,
             out,
             threads,
-        } => report(spacescribe::decode_to_wav(&input, &out, threads).map(drop)),
+        } => report(decode(&input, &out, threads)),
         Command::Models(cmd) => report(run_models(cmd)),
     };
     ExitCode::from(code)
@@ -354,6 +354,20 @@ fn rename(args: RenameArgs) -> Result<()> {
         spacescribe::rename(&mut transcript, &names)?;
         let stem = spacescribe::output_stem(json);
         spacescribe::export::write_all(&transcript, &out, &stem, &formats)?;
+    }
+    Ok(())
+}
+
+fn decode(input: &Path, out: &Path, threads: Option<usize>) -> Result<()> {
+    let source = spacescribe::decode_to_wav(input, out, threads)?;
+    for gap in &source.gaps {
+        tracing::warn!(
+            "{}: gap {:.3}-{:.3} s: {}",
+            input.display(),
+            gap.start,
+            gap.end,
+            gap.reason
+        );
     }
     Ok(())
 }

@@ -157,7 +157,7 @@ impl StretchPlan for FrontToBack<'_> {
     }
 
     fn finish(self, info: Option<StreamInfo>, _: &mut Assembler<'_>) -> Result<StreamInfo> {
-        info.ok_or_else(|| Error::input(&self.part.path, "decoder thread crashed"))
+        info.ok_or_else(|| Error::crashed(&self.part.path, "decoding"))
     }
 }
 

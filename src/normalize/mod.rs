@@ -77,7 +77,7 @@ fn normalize_into(path: &Path, sink: &mut (dyn SampleSink + Send)) -> Result<Sou
         let joined = decode_and_join(&rec, sink);
         let sha = hasher
             .join()
-            .unwrap_or_else(|_| Err(Error::input(path, "hashing thread crashed")));
+            .unwrap_or_else(|_| Err(Error::crashed(path, "hashing")));
         (sha, joined)
     });
     let joined = joined?;
@@ -103,9 +103,11 @@ fn decode_and_join(rec: &Recording, sink: &mut (dyn SampleSink + Send)) -> Resul
         Kind::File => {
             let part = &rec.parts[0];
             let decoder = Decoder::open_file(&part.path)?;
-            // Ranges pay off only with a second core to decode on.
+            // Ranges on any number of lanes, one included: decoding front to back
+            // would give other samples (AAC's noise substitution starts afresh per
+            // range), and the output must not depend on the thread count.
             match decoder.range_frames() {
-                Some(frames) if rayon::current_num_threads() > 1 && frames > 0 => {
+                Some(frames) if frames > 0 => {
                     stretch::join(Mp4Ranges::new(part, decoder, frames), sink)
                 }
                 _ => stretch::join(FrontToBack::new(part, decoder), sink),

@@ -92,7 +92,7 @@ pub(super) fn join<P: StretchPlan>(
 ) -> Result<Joined> {
     let count = plan.stretch_count();
     let lanes = plan.open_lanes(rayon::current_num_threads().clamp(1, count.max(1)))?;
-    let crashed = || Error::input(plan.path(), "decoder thread crashed");
+    let crashed = || Error::crashed(plan.path(), "decoding");
     let mut order = P::Order::default();
     let mut asm = Assembler::new(sink);
     match P::RESAMPLING {

@@ -268,10 +268,8 @@ impl<'s> Assembler<'s> {
         self.timeline.finish_stream();
         let ready = self.timeline.take_ready();
         self.output.measure_and_write(ready)?;
+        // The gaps go back in `SourceInfo`; the pipeline reports them as warnings.
         let gaps = self.timeline.gaps();
-        for g in &gaps {
-            tracing::warn!("gap {:.3}-{:.3} s: {}", g.start, g.end, g.reason);
-        }
         Ok(Joined {
             length: self.timeline.flushed,
             gaps,

@@ -106,7 +106,12 @@ impl SpeechDetector {
             contexts.iter_mut().map(|c| &mut **c).collect();
         let detect = |context: &mut &mut WhisperVadContext, i: usize| {
             // The last piece ends with the recording (and a huge `piece` cannot overflow).
-            self.piece(context, audio, starts[i], starts[i].saturating_add(piece).min(frames))
+            self.piece(
+                context,
+                audio,
+                starts[i],
+                starts[i].saturating_add(piece).min(frames),
+            )
         };
         let crashed = || Error::crashed(&self.model_path, "speech detection");
         let pieces = workers::run_indexed(&mut lanes, starts.len(), detect, crashed)?;
