@@ -158,3 +158,38 @@ fn errors_have_kinds_and_name_the_file() {
         .unwrap();
     assert_eq!(err.kind(), ErrorKind::Model, "{err}");
 }
+
+#[test]
+fn the_example_prints_each_speakers_first_sentence() {
+    // `cargo test` builds the examples beside the binary.
+    let bin = Path::new(env!("CARGO_BIN_EXE_spacescribe"));
+    let example = bin.parent().unwrap().join("examples/first_sentences");
+    assert!(
+        example.is_file(),
+        "{} built by cargo test",
+        example.display()
+    );
+    let output = std::process::Command::new(&example)
+        .arg(sample("jfk/jfk.wav"))
+        .env("SPACESCRIBE_MODELS", models_dir())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "one speaker, one line: {stdout}");
+    let sentence = lines[0]
+        .strip_prefix("SPEAKER_00: ")
+        .expect("the speaker first");
+    assert!(
+        sentence.ends_with(['.', '?', '!']),
+        "a whole sentence: {sentence}"
+    );
+    let reference = normalize(&std::fs::read_to_string(sample("jfk/jfk.txt")).unwrap());
+    let said = normalize(sentence);
+    assert!(said.len() >= 5 && reference.starts_with(&said), "{said:?}");
+}
