@@ -17,13 +17,13 @@ const OVERLAP_SHARE: f64 = 0.3;
 
 /// Who speaks when: turns and the stretches (in samples) where several speak at once.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct SpeakerTimeline<'a> {
-    pub turns: &'a [SpeakerTurn],
-    pub overlaps: &'a [(u64, u64)],
+pub(crate) struct SpeakerTimeline<'a> {
+    pub(crate) turns: &'a [SpeakerTurn],
+    pub(crate) overlaps: &'a [(u64, u64)],
 }
 
 /// Builds transcript segments from Whisper's, giving every word a speaker when turns exist.
-pub fn assign_speakers(raw: Vec<RawSegment>, timeline: SpeakerTimeline<'_>) -> Vec<Segment> {
+pub(crate) fn assign_speakers(raw: Vec<RawSegment>, timeline: SpeakerTimeline<'_>) -> Vec<Segment> {
     raw.into_iter()
         .flat_map(|segment| split_by_speaker(segment, timeline))
         .collect()

@@ -9,7 +9,7 @@ use std::path::Path;
 const WRITE_BEHIND_BYTES: u64 = 4 << 20;
 
 /// Writes `path` through `fill`; readers see either the old file or the complete new one.
-pub fn write_atomic<F>(path: &Path, fill: F) -> Result<()>
+pub(crate) fn write_atomic<F>(path: &Path, fill: F) -> Result<()>
 where
     F: FnOnce(&mut dyn Write) -> std::io::Result<()>,
 {
@@ -22,7 +22,7 @@ where
 
 /// Like [`write_atomic`], with the temporary file itself handed to `fill`, for writers
 /// that seek back (a WAV header's lengths are patched at the end).
-pub fn write_file_atomic<T>(
+pub(crate) fn write_file_atomic<T>(
     path: &Path,
     fill: impl FnOnce(&std::fs::File) -> Result<T>,
 ) -> Result<T> {
@@ -56,14 +56,14 @@ fn make_readable(_file: &std::fs::File, _path: &Path) -> Result<()> {
 /// more are being written, so the sync before the rename only waits for the last few
 /// megabytes: on a 19 MB WAV that sync took 9-10 ms at the end of a 0.26 s decode, and
 /// 0.4 ms with the write-out started along the way.
-pub struct WriteBehind {
+pub(crate) struct WriteBehind {
     file: std::fs::File,
     position: u64,
     requested: u64,
 }
 
 impl WriteBehind {
-    pub fn new(file: std::fs::File) -> Self {
+    pub(crate) fn new(file: std::fs::File) -> Self {
         WriteBehind {
             file,
             position: 0,
@@ -113,7 +113,7 @@ fn start_write_out(file: &std::fs::File, offset: u64, len: u64) {
 fn start_write_out(_file: &std::fs::File, _offset: u64, _len: u64) {}
 
 /// Atomically writes bytes to `path`.
-pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic(path, |w| w.write_all(bytes))
 }
 

@@ -14,12 +14,12 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 /// Sample rate every model stage works at.
-pub const SAMPLE_RATE: u32 = 16_000;
+pub(crate) const SAMPLE_RATE: u32 = 16_000;
 const BYTES_PER_SAMPLE: u64 = 4;
 
 /// Normalized audio of a whole recording, sample 0 being the recording's first instant.
 #[derive(Debug)]
-pub struct Audio {
+pub(crate) struct Audio {
     store: Store,
     len: u64,
 }
@@ -33,7 +33,7 @@ enum Store {
 
 impl Audio {
     /// Audio held in memory (short clips, tests).
-    pub fn from_samples(samples: Vec<f32>) -> Audio {
+    pub(crate) fn from_samples(samples: Vec<f32>) -> Audio {
         Audio {
             len: samples.len() as u64,
             store: Store::Memory(samples),
@@ -41,16 +41,16 @@ impl Audio {
     }
 
     /// Number of samples.
-    pub fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         self.len
     }
 
-    pub fn duration_seconds(&self) -> f64 {
+    pub(crate) fn duration_seconds(&self) -> f64 {
         seconds(self.len)
     }
 
     /// Samples `start..end`, clamped to the recording.
-    pub fn read(&self, start: u64, end: u64) -> crate::error::Result<Vec<f32>> {
+    pub(crate) fn read(&self, start: u64, end: u64) -> crate::error::Result<Vec<f32>> {
         let end = end.min(self.len);
         let start = start.min(end);
         match &self.store {
@@ -61,7 +61,7 @@ impl Audio {
     }
 
     /// The whole recording (short clips only: this is the one call that holds it all).
-    pub fn read_all(&self) -> crate::error::Result<Vec<f32>> {
+    pub(crate) fn read_all(&self) -> crate::error::Result<Vec<f32>> {
         self.read(0, self.len)
     }
 }
@@ -80,7 +80,7 @@ fn spill_error(e: std::io::Error) -> std::io::Error {
 }
 
 /// Where normalized samples go as they are produced, in order.
-pub trait SampleSink {
+pub(crate) trait SampleSink {
     /// Appends samples; a failure names the file being written.
     fn write(&mut self, samples: &[f32]) -> crate::error::Result<()>;
 }
@@ -93,7 +93,7 @@ impl SampleSink for Vec<f32> {
 }
 
 /// Builds an [`Audio`] from samples written in order: in memory, or spilled to a file.
-pub enum AudioBuilder {
+pub(crate) enum AudioBuilder {
     Memory(Vec<f32>),
     Spill {
         out: BufWriter<File>,
@@ -105,7 +105,7 @@ pub enum AudioBuilder {
 impl AudioBuilder {
     /// Spills to an unlinked temporary file in `dir` (the output folder: a real disk,
     /// where /tmp may be RAM).
-    pub fn spill_in(dir: &Path) -> crate::error::Result<AudioBuilder> {
+    pub(crate) fn spill_in(dir: &Path) -> crate::error::Result<AudioBuilder> {
         std::fs::create_dir_all(dir).map_err(|e| crate::error::Error::io(dir, e))?;
         let file =
             tempfile::tempfile_in(dir).map_err(|e| crate::error::Error::io(dir, spill_error(e)))?;
@@ -116,7 +116,7 @@ impl AudioBuilder {
         })
     }
 
-    pub fn finish(self) -> crate::error::Result<Audio> {
+    pub(crate) fn finish(self) -> crate::error::Result<Audio> {
         match self {
             AudioBuilder::Memory(v) => Ok(Audio::from_samples(v)),
             AudioBuilder::Spill { out, dir, len } => {
@@ -147,7 +147,7 @@ impl SampleSink for AudioBuilder {
 }
 
 /// Seconds from a 16 kHz sample index.
-pub fn seconds(sample: u64) -> f64 {
+pub(crate) fn seconds(sample: u64) -> f64 {
     sample as f64 / f64::from(SAMPLE_RATE)
 }
 

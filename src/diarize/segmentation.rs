@@ -22,16 +22,16 @@ use rayon::prelude::*;
 use crate::error::Error;
 
 /// Samples per window: 10 s at 16 kHz, the duration the model was trained on.
-pub const WINDOW_SAMPLES: usize = 160_000;
+pub(crate) const WINDOW_SAMPLES: usize = 160_000;
 /// Speakers the model tells apart within one window.
-pub const NUM_LOCAL_SPEAKERS: usize = 3;
+pub(crate) const NUM_LOCAL_SPEAKERS: usize = 3;
 /// Powerset classes: every set of at most 2 of the 3 local speakers.
-pub const NUM_CLASSES: usize = 7;
+pub(crate) const NUM_CLASSES: usize = 7;
 
 /// The speakers of each powerset class, in the order of the network's outputs
 /// (pyannote's: by set size, then lexicographically):
 /// `{}`, `{0}`, `{1}`, `{2}`, `{0,1}`, `{0,2}`, `{1,2}`.
-pub const POWERSET_CLASSES: [&[usize]; NUM_CLASSES] =
+pub(crate) const POWERSET_CLASSES: [&[usize]; NUM_CLASSES] =
     [&[], &[0], &[1], &[2], &[0, 1], &[0, 2], &[1, 2]];
 
 /// Where output frames sit in the window, in samples from its first sample.
@@ -40,14 +40,14 @@ pub const POWERSET_CLASSES: [&[usize]; NUM_CLASSES] =
 /// with `center = first_center_samples + i * step_samples`; pyannote's `SlidingWindow`
 /// for the model (start 0, duration 991, step 270 samples) says the same.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct FrameTiming {
-    pub step_samples: f64,
-    pub duration_samples: f64,
-    pub first_center_samples: f64,
+pub(crate) struct FrameTiming {
+    pub(crate) step_samples: f64,
+    pub(crate) duration_samples: f64,
+    pub(crate) first_center_samples: f64,
 }
 
 /// The frame geometry, from the convolution and pooling stack as pyannote derives it.
-pub fn frame_timing() -> FrameTiming {
+pub(crate) fn frame_timing() -> FrameTiming {
     let one = receptive_field_size(1);
     FrameTiming {
         step_samples: (receptive_field_size(2) - one) as f64,
@@ -58,7 +58,7 @@ pub fn frame_timing() -> FrameTiming {
 
 /// Output frames per window (589).
 #[cfg(test)]
-pub fn frames_per_window() -> usize {
+pub(crate) fn frames_per_window() -> usize {
     sincnet::LAYERS
         .iter()
         .fold(WINDOW_SAMPLES, |len, &(kernel, stride)| {
@@ -87,7 +87,7 @@ fn receptive_field_center(frame: usize) -> usize {
 }
 
 /// The loaded segmentation model. Immutable: share one across threads.
-pub struct Segmenter {
+pub(crate) struct Segmenter {
     net: network::PyanNet,
     /// The checkpoint, named in errors.
     path: std::path::PathBuf,
@@ -95,7 +95,7 @@ pub struct Segmenter {
 
 impl Segmenter {
     /// Loads the segmentation-3.0 checkpoint (`pytorch_model.bin`, a Lightning zip).
-    pub fn load(path: &Path) -> crate::Result<Self> {
+    pub(crate) fn load(path: &Path) -> crate::Result<Self> {
         let mut ckpt = weights::Checkpoint::read(path)?;
         Ok(Segmenter {
             net: network::PyanNet::load(&mut ckpt)?,
@@ -105,12 +105,15 @@ impl Segmenter {
 
     /// Per-frame activation probabilities of the 3 local speakers for one 10 s window
     /// (shorter input is zero-padded, as pyannote pads the last chunk).
-    pub fn window_activations(&self, window: &[f32]) -> crate::Result<Vec<[f32; 3]>> {
+    pub(crate) fn window_activations(&self, window: &[f32]) -> crate::Result<Vec<[f32; 3]>> {
         Ok(powerset_to_multilabel(&self.window_log_probs(window)?))
     }
 
     /// Same for a batch of windows, in parallel on the current rayon pool.
-    pub fn batch_activations(&self, windows: &[&[f32]]) -> crate::Result<Vec<Vec<[f32; 3]>>> {
+    pub(crate) fn batch_activations(
+        &self,
+        windows: &[&[f32]],
+    ) -> crate::Result<Vec<Vec<[f32; 3]>>> {
         windows
             .par_iter()
             .map(|window| self.window_activations(window))
@@ -119,7 +122,10 @@ impl Segmenter {
 
     /// The network's raw output for one window: per frame, the log-probability of each
     /// class of [`POWERSET_CLASSES`].
-    pub fn window_log_probs(&self, window: &[f32]) -> crate::Result<Vec<[f32; NUM_CLASSES]>> {
+    pub(crate) fn window_log_probs(
+        &self,
+        window: &[f32],
+    ) -> crate::Result<Vec<[f32; NUM_CLASSES]>> {
         if window.len() > WINDOW_SAMPLES {
             return Err(Error::stage(
                 &self.path,
@@ -141,7 +147,7 @@ impl Segmenter {
 
 /// Soft powerset → multilabel conversion: a speaker's activation is the summed
 /// probability of every class containing it (see [`POWERSET_CLASSES`] for the order).
-pub fn powerset_to_multilabel(log_probs: &[[f32; NUM_CLASSES]]) -> Vec<[f32; 3]> {
+pub(crate) fn powerset_to_multilabel(log_probs: &[[f32; NUM_CLASSES]]) -> Vec<[f32; 3]> {
     log_probs
         .iter()
         .map(|frame| {

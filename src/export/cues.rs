@@ -8,19 +8,19 @@ const MAX_LINES: usize = 2;
 const MAX_CUE_SECONDS: f64 = 7.0;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Cue {
-    pub start: f64,
-    pub end: f64,
+pub(crate) struct Cue {
+    pub(crate) start: f64,
+    pub(crate) end: f64,
     /// Display name of the speaker, when diarization ran.
-    pub speaker: Option<String>,
+    pub(crate) speaker: Option<String>,
     /// True when the speaker differs from the previous cue's.
-    pub speaker_changed: bool,
+    pub(crate) speaker_changed: bool,
     /// The words of each line (at most two lines).
-    pub lines: Vec<Vec<Word>>,
+    pub(crate) lines: Vec<Vec<Word>>,
 }
 
 /// Cuts the transcript into caption cues.
-pub fn build_cues(transcript: &Transcript) -> Vec<Cue> {
+pub(crate) fn build_cues(transcript: &Transcript) -> Vec<Cue> {
     let mut cues: Vec<Cue> = Vec::new();
     for segment in &transcript.segments {
         let speaker = segment
@@ -83,7 +83,7 @@ fn wrap(words: &[Word]) -> Vec<Vec<Word>> {
 
 impl Cue {
     /// The cue's lines, words spelled by `spell` and crosstalk marked by `mark_overlap`.
-    pub fn text(
+    pub(crate) fn text(
         &self,
         spell: impl Fn(&Word) -> String,
         mark_overlap: impl Fn(&str) -> String,

@@ -3,7 +3,7 @@
 
 use crate::transcript::Transcript;
 
-pub fn render(transcript: &Transcript) -> String {
+pub(crate) fn render(transcript: &Transcript) -> String {
     let mut text = serde_json::to_string_pretty(transcript).expect("transcript serializes");
     text.push('\n');
     text

@@ -4,7 +4,7 @@
 use crate::transcript::Transcript;
 
 /// One line per turn; `None` when diarization did not run.
-pub fn render(transcript: &Transcript, uri: &str) -> Option<String> {
+pub(crate) fn render(transcript: &Transcript, uri: &str) -> Option<String> {
     if transcript.turns.is_empty() {
         return None;
     }

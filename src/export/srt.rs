@@ -4,7 +4,7 @@ use super::cues::build_cues;
 use super::timefmt::clock_millis;
 use crate::transcript::Transcript;
 
-pub fn render(transcript: &Transcript) -> String {
+pub(crate) fn render(transcript: &Transcript) -> String {
     let mut out = String::new();
     for (index, cue) in build_cues(transcript).into_iter().enumerate() {
         if index > 0 {

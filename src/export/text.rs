@@ -6,7 +6,7 @@
 use super::timefmt::clock;
 use crate::transcript::{Segment, Transcript};
 
-pub fn render(transcript: &Transcript) -> String {
+pub(crate) fn render(transcript: &Transcript) -> String {
     let mut out = String::new();
     let mut previous_speaker: Option<&str> = None;
     for (i, segment) in transcript.segments.iter().enumerate() {

@@ -6,7 +6,7 @@ fn millis(seconds: f64) -> u64 {
 }
 
 /// `hh:mm:ss{sep}mmm`: WebVTT uses `.`, SRT uses `,`.
-pub fn clock_millis(seconds: f64, sep: char) -> String {
+pub(crate) fn clock_millis(seconds: f64, sep: char) -> String {
     let ms = millis(seconds);
     format!(
         "{:02}:{:02}:{:02}{sep}{:03}",
@@ -18,7 +18,7 @@ pub fn clock_millis(seconds: f64, sep: char) -> String {
 }
 
 /// `hh:mm:ss`, truncated to the second a reader would look for.
-pub fn clock(seconds: f64) -> String {
+pub(crate) fn clock(seconds: f64) -> String {
     let s = millis(seconds) / 1000;
     format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }

@@ -6,13 +6,13 @@ use super::timefmt::clock_millis;
 use crate::transcript::Transcript;
 
 /// Escapes the characters WebVTT cue text reserves.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
 
-pub fn render(transcript: &Transcript) -> String {
+pub(crate) fn render(transcript: &Transcript) -> String {
     let mut out = String::from("WEBVTT\n");
     for cue in build_cues(transcript) {
         out.push('\n');

@@ -12,12 +12,12 @@
 //! before anything is decoded ([`frames`], [`sample_rate`], [`channels`]).
 
 /// PCM frames one AAC-LC frame decodes to.
-pub const FRAME_SAMPLES: u64 = 1024;
+pub(crate) const FRAME_SAMPLES: u64 = 1024;
 const HEADER_LEN: usize = 7;
 
 /// Whether `data` starts with an ADTS sync word (12 one-bits, then layer bits 00, which
 /// MPEG audio layers I-III sharing the sync word never have).
-pub fn is_sync(data: &[u8]) -> bool {
+pub(crate) fn is_sync(data: &[u8]) -> bool {
     data.len() >= 2 && data[0] == 0xff && data[1] & 0xf6 == 0xf0
 }
 
@@ -33,7 +33,7 @@ fn frame_len(data: &[u8]) -> Option<usize> {
 }
 
 /// The last complete frame of an ADTS stream that is well-formed from its start.
-pub fn last_frame(data: &[u8]) -> Option<&[u8]> {
+pub(crate) fn last_frame(data: &[u8]) -> Option<&[u8]> {
     let mut pos = 0;
     let mut last = None;
     while let Some(len) = frame_len(&data[pos..]) {
@@ -46,7 +46,7 @@ pub fn last_frame(data: &[u8]) -> Option<&[u8]> {
 /// Where the well-formed frames of an ADTS stream lie, in order. Bytes that do not start
 /// a frame are skipped up to the next sync word that does (a damaged stretch), as a
 /// demuxer would resync.
-pub fn frames(data: &[u8]) -> Vec<std::ops::Range<usize>> {
+pub(crate) fn frames(data: &[u8]) -> Vec<std::ops::Range<usize>> {
     let mut found = Vec::new();
     let mut pos = 0;
     while pos < data.len() {
@@ -62,7 +62,7 @@ pub fn frames(data: &[u8]) -> Vec<std::ops::Range<usize>> {
 }
 
 /// Sample rate a frame's header declares (the sampling-frequency index of ISO 14496-3).
-pub fn sample_rate(frame: &[u8]) -> Option<u32> {
+pub(crate) fn sample_rate(frame: &[u8]) -> Option<u32> {
     const RATES: [u32; 13] = [
         96_000, 88_200, 64_000, 48_000, 44_100, 32_000, 24_000, 22_050, 16_000, 12_000, 11_025,
         8_000, 7_350,
@@ -74,14 +74,14 @@ pub fn sample_rate(frame: &[u8]) -> Option<u32> {
 }
 
 /// Channel configuration a frame's header declares (0: given inside the stream).
-pub fn channels(frame: &[u8]) -> Option<u16> {
+pub(crate) fn channels(frame: &[u8]) -> Option<u16> {
     let (high, low) = (frame.get(2)?, frame.get(3)?);
     is_sync(frame).then(|| u16::from((high & 0x01) << 2 | low >> 6))
 }
 
 /// Whether two frames share profile, sample rate and channel layout, so one can prime a
 /// decoder for the other.
-pub fn same_format(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same_format(a: &[u8], b: &[u8]) -> bool {
     // Byte 2 holds profile, sample-rate index and the high channel bit; byte 3's top two
     // bits hold the rest of the channel configuration.
     a.len() >= 4

@@ -12,7 +12,7 @@ use std::ops::Range;
 
 /// A chunk as read before decoding.
 #[derive(Debug)]
-pub enum ChunkScan {
+pub(crate) enum ChunkScan {
     Adts(AdtsChunk),
     /// Something else (another format, or bytes that are no audio at all).
     Other,
@@ -21,19 +21,19 @@ pub enum ChunkScan {
 
 /// An ADTS chunk as its ID3 tag and frame headers describe it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AdtsChunk {
+pub(crate) struct AdtsChunk {
     /// The 90 kHz transport-stream stamp of its first frame.
-    pub timestamp: Option<u64>,
+    pub(crate) timestamp: Option<u64>,
     /// Well-formed ADTS frames in it.
-    pub frames: u64,
+    pub(crate) frames: u64,
     /// Sample rate and channel configuration of its first frame.
-    pub rate: u32,
-    pub channels: u16,
+    pub(crate) rate: u32,
+    pub(crate) channels: u16,
 }
 
 impl AdtsChunk {
     /// The format a decoder will report for it.
-    pub fn info(&self) -> StreamInfo {
+    pub(crate) fn info(&self) -> StreamInfo {
         StreamInfo {
             codec: "aac".into(),
             sample_rate: self.rate,
@@ -43,13 +43,13 @@ impl AdtsChunk {
     }
 
     /// PCM frames its ADTS frames decode to.
-    pub fn samples(&self) -> u64 {
+    pub(crate) fn samples(&self) -> u64 {
         self.frames * adts::FRAME_SAMPLES
     }
 }
 
 /// Reads `part` and looks at what it holds, without decoding it.
-pub fn scan(part: &Part) -> ChunkScan {
+pub(crate) fn scan(part: &Part) -> ChunkScan {
     let data = match std::fs::read(&part.path) {
         Ok(data) => data,
         Err(e) => return ChunkScan::Unreadable(Error::io(&part.path, e)),
@@ -72,16 +72,16 @@ pub fn scan(part: &Part) -> ChunkScan {
 /// What of a chunk's gathered ADTS frames is wanted, in decoded PCM frames: `keep`
 /// frames from frame `lead` of the `whole` its gathered frames decode to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FrameCut {
-    pub lead: u64,
-    pub keep: u64,
-    pub whole: u64,
+pub(crate) struct FrameCut {
+    pub(crate) lead: u64,
+    pub(crate) keep: u64,
+    pub(crate) whole: u64,
 }
 
 /// ADTS frames gathered from consecutive chunks of one stream, to be decoded as one
 /// stream (one codec going on from chunk to chunk).
 #[derive(Default)]
-pub struct AdtsFrames {
+pub(crate) struct AdtsFrames {
     bytes: Vec<u8>,
     /// The frame before the first one wanted, to prime the codec.
     priming: Option<Vec<u8>>,
@@ -92,7 +92,12 @@ pub struct AdtsFrames {
 impl AdtsFrames {
     /// Reads part `part` of `parts` and appends the whole ADTS frames holding its PCM
     /// frames `wanted`; the first chunk added also brings the frame that primes the codec.
-    pub fn add(&mut self, parts: &[Part], part: usize, wanted: &Range<u64>) -> Result<FrameCut> {
+    pub(crate) fn add(
+        &mut self,
+        parts: &[Part],
+        part: usize,
+        wanted: &Range<u64>,
+    ) -> Result<FrameCut> {
         let path = &parts[part].path;
         let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let audio = &data[id3::strip(&data).tag_len..];
@@ -121,7 +126,7 @@ impl AdtsFrames {
     /// Decodes the gathered frames (without the priming frame's output) into `feed`, in
     /// blocks of a second at `rate`; returns the frames decoded (none gathered decode to
     /// none).
-    pub fn decode(
+    pub(crate) fn decode(
         self,
         parts: &[Part],
         rate: u32,
@@ -156,15 +161,15 @@ fn previous_part(parts: &[Part], index: usize) -> Option<&Part> {
 
 /// One chunk decoded whole (chunks are a few seconds long).
 #[derive(Debug)]
-pub struct DecodedChunk {
-    pub info: StreamInfo,
+pub(crate) struct DecodedChunk {
+    pub(crate) info: StreamInfo,
     /// What the decoder yielded, in one-second blocks.
-    pub events: Vec<DecodeEvent>,
+    pub(crate) events: Vec<DecodeEvent>,
 }
 
 impl DecodedChunk {
     /// Its length, undecodable stretches included.
-    pub fn seconds(&self) -> f64 {
+    pub(crate) fn seconds(&self) -> f64 {
         self.events.iter().map(DecodeEvent::seconds).sum()
     }
 }
@@ -173,7 +178,7 @@ impl DecodedChunk {
 /// before it left off with when that one decoded ([`Decoder::open_bytes_after`]); the
 /// first of the run, or one after a failure or a discontinuity, starts a codec afresh,
 /// primed with the previous chunk's last frame.
-pub fn decode_chunks(parts: &[Part], run: Range<usize>) -> Vec<Result<DecodedChunk>> {
+pub(crate) fn decode_chunks(parts: &[Part], run: Range<usize>) -> Vec<Result<DecodedChunk>> {
     let mut carried: Option<Decoder> = None;
     run.map(|i| {
         let part = &parts[i];

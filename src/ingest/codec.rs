@@ -10,7 +10,7 @@ use symphonia::core::codecs::audio::{AudioCodecId, AudioCodecParameters};
 use symphonia::core::errors::Error as SymError;
 
 /// Maps a probe failure to why the file is not usable audio.
-pub fn probe_error(path: &Path, e: SymError) -> Error {
+pub(crate) fn probe_error(path: &Path, e: SymError) -> Error {
     match e {
         SymError::Unsupported(_) => Error::input(
             path,
@@ -24,7 +24,7 @@ pub fn probe_error(path: &Path, e: SymError) -> Error {
 }
 
 /// Maps a failure to create a decoder to the codec (or codec profile) we cannot decode.
-pub fn codec_error(path: &Path, params: &AudioCodecParameters, e: SymError) -> Error {
+pub(crate) fn codec_error(path: &Path, params: &AudioCodecParameters, e: SymError) -> Error {
     match e {
         SymError::Unsupported(_) | SymError::DecodeError(_) => Error::UnsupportedCodec {
             path: path.to_path_buf(),
@@ -59,7 +59,7 @@ fn unsupported_codec_name(params: &AudioCodecParameters) -> String {
 }
 
 /// Audio object type from an MPEG-4 AudioSpecificConfig (5 bits, 31 escapes to 32 + 6 bits).
-pub fn aac_object_type(asc: &[u8]) -> Option<u8> {
+pub(crate) fn aac_object_type(asc: &[u8]) -> Option<u8> {
     let first = *asc.first()? >> 3;
     if first != 31 {
         return Some(first);
@@ -69,7 +69,7 @@ pub fn aac_object_type(asc: &[u8]) -> Option<u8> {
 }
 
 /// Short, ffmpeg-like name of a codec (symphonia's own name when it has a decoder for it).
-pub fn codec_name(id: AudioCodecId) -> String {
+pub(crate) fn codec_name(id: AudioCodecId) -> String {
     if let Some(reg) = symphonia::default::get_codecs().get_audio_decoder(id) {
         return reg.codec.info.short_name.to_string();
     }

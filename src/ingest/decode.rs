@@ -31,11 +31,11 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::core::units::TimeBase;
 
 /// Highest sample rate accepted; anything above is a broken or hostile header.
-pub const MAX_SAMPLE_RATE: u32 = 768_000;
+pub(crate) const MAX_SAMPLE_RATE: u32 = 768_000;
 /// Lowest sample rate accepted (telephone-band audio is 8 kHz).
-pub const MIN_SAMPLE_RATE: u32 = 1_000;
+pub(crate) const MIN_SAMPLE_RATE: u32 = 1_000;
 /// Most channels accepted.
-pub const MAX_CHANNELS: usize = 32;
+pub(crate) const MAX_CHANNELS: usize = 32;
 /// Consecutive demuxer errors after which the rest of a part is given up as unreadable.
 const MAX_CONSECUTIVE_ERRORS: usize = 64;
 /// Shorter timestamp holes are rounding in the demuxer's packet durations (Vorbis packet
@@ -44,37 +44,37 @@ const MIN_HOLE_SECONDS: f64 = 0.015;
 
 /// What a part holds, known once it is opened.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StreamInfo {
+pub(crate) struct StreamInfo {
     /// Codec name, e.g. "aac", "mp3", "flac", "pcm_s16le", "vorbis".
-    pub codec: String,
-    pub sample_rate: u32,
-    pub channels: u16,
+    pub(crate) codec: String,
+    pub(crate) sample_rate: u32,
+    pub(crate) channels: u16,
     /// Transport-stream timestamp from a leading ID3 PRIV frame (90 kHz ticks).
-    pub id3_timestamp: Option<u64>,
+    pub(crate) id3_timestamp: Option<u64>,
 }
 
 /// f32 PCM at the source rate, one channel: the mean of the source's channels.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct PcmBlock {
-    pub rate: u32,
-    pub samples: Vec<f32>,
+pub(crate) struct PcmBlock {
+    pub(crate) rate: u32,
+    pub(crate) samples: Vec<f32>,
     /// Largest absolute sample of any source channel in the block (before averaging).
-    pub peak: f32,
+    pub(crate) peak: f32,
 }
 
 /// Silence standing in for audio that is missing or cannot be decoded, and why: the one
 /// form "silence with a reason" takes from the decoder to the joined timeline (damaged
 /// frames, a missing or damaged chunk, a timestamp gap between chunks).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Silence {
+pub(crate) struct Silence {
     /// Its length; for a decoder's undecodable frames, 0 when not known.
-    pub seconds: f64,
-    pub reason: String,
+    pub(crate) seconds: f64,
+    pub(crate) reason: String,
 }
 
 /// What decoding a part yields, in stream order.
 #[derive(Debug, Clone, PartialEq)]
-pub enum DecodeEvent {
+pub(crate) enum DecodeEvent {
     Pcm(PcmBlock),
     /// Frames that could not be decoded, as the silence that stands in for them (its
     /// length 0 when not known).
@@ -83,7 +83,7 @@ pub enum DecodeEvent {
 
 impl DecodeEvent {
     /// Length in seconds at the source rate.
-    pub fn seconds(&self) -> f64 {
+    pub(crate) fn seconds(&self) -> f64 {
         match self {
             DecodeEvent::Pcm(b) => b.samples.len() as f64 / f64::from(b.rate),
             DecodeEvent::Undecodable(s) => s.seconds,
@@ -95,7 +95,7 @@ impl DecodeEvent {
 const RANGE_PREROLL: u64 = 2048;
 
 /// An opened part, ready to stream its audio.
-pub struct Decoder {
+pub(crate) struct Decoder {
     path: PathBuf,
     format: Box<dyn FormatReader>,
     decoder: Box<dyn AudioDecoder>,
@@ -119,7 +119,7 @@ impl std::fmt::Debug for Decoder {
 
 impl Decoder {
     /// Opens a file, skipping leading ID3v2 tags, and probes it by content (extension as hint).
-    pub fn open_file(path: &Path) -> Result<Decoder> {
+    pub(crate) fn open_file(path: &Path) -> Result<Decoder> {
         let mut file =
             File::open(path).map_err(|e| Error::input(path, format!("cannot open: {e}")))?;
         let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
@@ -149,7 +149,11 @@ impl Decoder {
     /// `preroll` is the last ADTS frame of the previous chunk of the same stream: when
     /// the chunk is ADTS of the same format it is decoded first and its output dropped,
     /// so the chunk's first frame decodes as in a continuous stream (see [`adts`]).
-    pub fn open_bytes(path: &Path, data: Vec<u8>, preroll: Option<&[u8]>) -> Result<Decoder> {
+    pub(crate) fn open_bytes(
+        path: &Path,
+        data: Vec<u8>,
+        preroll: Option<&[u8]>,
+    ) -> Result<Decoder> {
         let (mut data, ts, adts) = chunk_audio(path, data)?;
         let preroll = preroll.filter(|p| adts && adts::same_format(p, &data));
         if let Some(p) = preroll {
@@ -169,7 +173,11 @@ impl Decoder {
     /// decoder, which goes on from where it stopped: the chunk's first frame decodes as in
     /// one continuous stream, and the codec's tables are not built again. A chunk of
     /// another format gets a codec of its own.
-    pub fn open_bytes_after(path: &Path, data: Vec<u8>, previous: Decoder) -> Result<Decoder> {
+    pub(crate) fn open_bytes_after(
+        path: &Path,
+        data: Vec<u8>,
+        previous: Decoder,
+    ) -> Result<Decoder> {
         let (data, ts, adts) = chunk_audio(path, data)?;
         let source = Box::new(Cursor::new(data));
         guarded(path, || {
@@ -227,14 +235,14 @@ impl Decoder {
         })
     }
 
-    pub fn info(&self) -> &StreamInfo {
+    pub(crate) fn info(&self) -> &StreamInfo {
         &self.info
     }
 
     /// Frames of the recording (after the edit list's trim) when the file can be
     /// decoded in independent ranges ([`Decoder::restrict_to`]): an MP4 whose AAC track
     /// counts time in samples and says how long it is.
-    pub fn range_frames(&self) -> Option<u64> {
+    pub(crate) fn range_frames(&self) -> Option<u64> {
         let tb = self.time_base?;
         let per_sample = tb.numer.get() == 1 && tb.denom.get() == self.info.sample_rate;
         let mp4_aac = self.format.format_info().short_name == "isomp4" && self.info.codec == "aac";
@@ -255,7 +263,7 @@ impl Decoder {
     /// and dropped: AAC's overlapping transform needs the frames before the range's first
     /// one for it to come out as in a front-to-back decode. (Only the random noise AAC
     /// substitutes for some bands differs: its generator starts afresh with each range.)
-    pub fn restrict_to(&mut self, range: std::ops::Range<u64>) -> Result<()> {
+    pub(crate) fn restrict_to(&mut self, range: std::ops::Range<u64>) -> Result<()> {
         let first = range.start + self.trim.map_or(0, |t| t.skip);
         let ts = i64::try_from(first.saturating_sub(RANGE_PREROLL))
             .map_err(|_| Error::input(&self.path, "range beyond the track"))?;
@@ -284,7 +292,7 @@ impl Decoder {
     /// in blocks of about `block_frames` frames (a block also ends where the stream's rate
     /// changes, or before an undecodable stretch). `sink` returns `false` to stop early.
     /// Returns the number of frames decoded; none at all is an error.
-    pub fn run(
+    pub(crate) fn run(
         &mut self,
         block_frames: usize,
         sink: &mut dyn FnMut(DecodeEvent) -> bool,

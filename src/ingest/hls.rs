@@ -12,35 +12,35 @@ use std::path::{Component, Path, PathBuf};
 /// One entry (HLS: a "media segment") of a media playlist, resolved to a file inside the
 /// playlist's folder.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// The URI as written in the playlist (used to name the chunk in gaps and errors).
-    pub uri: String,
+    pub(crate) uri: String,
     /// The chunk file (it may not exist: a missing chunk becomes a gap, not an error).
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// `#EXTINF` duration in seconds.
-    pub duration: f64,
+    pub(crate) duration: f64,
     /// `#EXT-X-DISCONTINUITY` precedes this entry.
-    pub discontinuity: bool,
+    pub(crate) discontinuity: bool,
 }
 
 /// A parsed local media playlist.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MediaPlaylist {
+pub(crate) struct MediaPlaylist {
     /// The playlist file as read (hashed for provenance).
-    pub bytes: Vec<u8>,
-    pub entries: Vec<Entry>,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) entries: Vec<Entry>,
     /// `#EXT-X-PROGRAM-DATE-TIME` of the first entry, RFC 3339.
-    pub program_date_time: Option<String>,
+    pub(crate) program_date_time: Option<String>,
 }
 
 /// Reads and checks the playlist at `path`.
-pub fn read(path: &Path) -> Result<MediaPlaylist> {
+pub(crate) fn read(path: &Path) -> Result<MediaPlaylist> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     parse(path, bytes)
 }
 
 /// Parses playlist `bytes` read from `path`; segment files resolve against its folder.
-pub fn parse(path: &Path, bytes: Vec<u8>) -> Result<MediaPlaylist> {
+pub(crate) fn parse(path: &Path, bytes: Vec<u8>) -> Result<MediaPlaylist> {
     let media = match m3u8_rs::parse_playlist_res(&bytes) {
         Ok(Playlist::MediaPlaylist(media)) => media,
         Ok(Playlist::MasterPlaylist(_)) => {

@@ -10,25 +10,25 @@
 const TIMESTAMP_OWNER: &[u8] = b"com.apple.streaming.transportStreamTimestamp";
 
 /// The 90 kHz clock wraps at 2^33 ticks (MPEG-TS PTS width).
-pub const CLOCK_MASK: u64 = (1 << 33) - 1;
+pub(crate) const CLOCK_MASK: u64 = (1 << 33) - 1;
 
 /// Ticks per second of the transport-stream clock.
-pub const CLOCK_HZ: u64 = 90_000;
+pub(crate) const CLOCK_HZ: u64 = 90_000;
 
 const HEADER_LEN: usize = 10;
 
 /// What stripping the leading ID3v2 tags of a buffer found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Stripped {
+pub(crate) struct Stripped {
     /// Bytes of tag(s) at the start; the audio begins at this offset.
-    pub tag_len: usize,
+    pub(crate) tag_len: usize,
     /// The PRIV transport-stream timestamp (90 kHz ticks, 33 bits), when present.
-    pub timestamp: Option<u64>,
+    pub(crate) timestamp: Option<u64>,
 }
 
 /// Length of the ID3v2 tag starting at `head` (header, body and optional footer), or
 /// `None` when `head` does not start with a well-formed ID3v2 header.
-pub fn tag_len(head: &[u8]) -> Option<usize> {
+pub(crate) fn tag_len(head: &[u8]) -> Option<usize> {
     if head.len() < HEADER_LEN || &head[..3] != b"ID3" {
         return None;
     }
@@ -48,7 +48,7 @@ pub fn tag_len(head: &[u8]) -> Option<usize> {
 
 /// Finds every ID3v2 tag at the start of `data` (packagers sometimes write more than one)
 /// and reads the transport-stream timestamp from the first one that has it.
-pub fn strip(data: &[u8]) -> Stripped {
+pub(crate) fn strip(data: &[u8]) -> Stripped {
     let mut out = Stripped::default();
     while let Some(len) = tag_len(&data[out.tag_len..]) {
         let tag = &data[out.tag_len..data.len().min(out.tag_len + len)];

@@ -12,16 +12,16 @@
 //! Resampling, loudness and placing the parts on one timeline belong to
 //! [`crate::normalize`].
 
-pub mod adts;
-pub mod chunk;
+pub(crate) mod adts;
+pub(crate) mod chunk;
 mod codec;
-pub mod decode;
-pub mod hls;
-pub mod id3;
+pub(crate) mod decode;
+pub(crate) mod hls;
+pub(crate) mod id3;
 mod mp4;
 mod source;
 
-pub use decode::Silence;
+pub(crate) use decode::Silence;
 
 use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 
 /// How the input was given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// One audio file.
     File,
     /// A local HLS media playlist of chunk files.
@@ -39,7 +39,7 @@ pub enum Kind {
 
 impl Kind {
     /// The name recorded in `SourceInfo.kind`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Kind::File => "file",
             Kind::Hls => "hls",
@@ -49,32 +49,32 @@ impl Kind {
 
 /// One separately decodable piece of the input, in recording order.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Part {
-    pub path: PathBuf,
+pub(crate) struct Part {
+    pub(crate) path: PathBuf,
     /// How the input names it (the playlist URI, or the file path).
-    pub name: String,
+    pub(crate) name: String,
     /// Nominal duration in seconds (`#EXTINF`); used to fill the part with silence
     /// when it cannot be decoded.
-    pub nominal_seconds: Option<f64>,
+    pub(crate) nominal_seconds: Option<f64>,
     /// The playlist marks a discontinuity before this part.
-    pub discontinuity: bool,
+    pub(crate) discontinuity: bool,
 }
 
 /// An input, opened and checked, not yet decoded.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Recording {
-    pub path: PathBuf,
-    pub kind: Kind,
-    pub parts: Vec<Part>,
+pub(crate) struct Recording {
+    pub(crate) path: PathBuf,
+    pub(crate) kind: Kind,
+    pub(crate) parts: Vec<Part>,
     /// Wall-clock time of the first sample (RFC 3339), when the input says it.
-    pub wall_clock_start: Option<String>,
+    pub(crate) wall_clock_start: Option<String>,
     /// The playlist text, hashed before the chunks.
     playlist_bytes: Option<Vec<u8>>,
 }
 
 /// Opens `path`: a `.m3u8` is read as a local HLS media playlist, anything else as one
 /// audio file (whose format is probed by content when it is decoded).
-pub fn open(path: &Path) -> Result<Recording> {
+pub(crate) fn open(path: &Path) -> Result<Recording> {
     let meta =
         std::fs::metadata(path).map_err(|e| Error::input(path, format!("cannot open: {e}")))?;
     if meta.is_dir() {
@@ -130,7 +130,7 @@ fn open_playlist(path: &Path) -> Result<Recording> {
 impl Recording {
     /// SHA-256 (hex) of the input: the file, or the playlist bytes followed by every chunk
     /// that exists, in order (missing chunks are gaps, reported elsewhere).
-    pub fn sha256(&self) -> Result<String> {
+    pub(crate) fn sha256(&self) -> Result<String> {
         let mut hasher = Sha256::new();
         if let Some(bytes) = &self.playlist_bytes {
             hasher.update(bytes);

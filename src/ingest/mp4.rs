@@ -15,14 +15,14 @@ const MAX_MOOV: u64 = 64 << 20;
 
 /// Frames to drop at the start and frames to keep, at the track's sample rate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Trim {
-    pub skip: u64,
-    pub keep: Option<u64>,
+pub(crate) struct Trim {
+    pub(crate) skip: u64,
+    pub(crate) keep: Option<u64>,
 }
 
 /// Reads the sound track's edit list of an MP4 file, converted to frames at `rate`.
 /// `None` when the file is not MP4, has no edit list, or the edit list says nothing to trim.
-pub fn audio_trim(path: &Path, rate: u32) -> Option<Trim> {
+pub(crate) fn audio_trim(path: &Path, rate: u32) -> Option<Trim> {
     let Ok(Moov::Found(moov)) = find_moov(path) else {
         return None;
     };
@@ -85,7 +85,7 @@ enum Moov {
 
 /// Whether `path` is an MP4 file without its index, which no demuxer can play: the usual
 /// result of a download that stopped early (ffmpeg writes `moov` after the audio).
-pub fn lacks_index(path: &Path) -> bool {
+pub(crate) fn lacks_index(path: &Path) -> bool {
     matches!(find_moov(path), Ok(Moov::Missing))
 }
 

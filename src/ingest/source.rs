@@ -10,7 +10,7 @@ use symphonia::core::io::MediaSource;
 
 /// Reads the ID3v2 tags at the start of a file (just their headers and, for small tags,
 /// their frames) so the audio can be opened past them.
-pub fn read_leading_tags(file: &mut File, len: u64) -> std::io::Result<id3::Stripped> {
+pub(crate) fn read_leading_tags(file: &mut File, len: u64) -> std::io::Result<id3::Stripped> {
     // Spaces' tags are a few hundred bytes; a large tag is cover art, skipped unread.
     const MAX_PARSED_TAG: usize = 1 << 20;
     let mut out = id3::Stripped::default();
@@ -37,14 +37,14 @@ pub fn read_leading_tags(file: &mut File, len: u64) -> std::io::Result<id3::Stri
 }
 
 /// A file seen from `start` on: symphonia sees the audio as if the tags were not there.
-pub struct Tail {
+pub(crate) struct Tail {
     file: File,
     start: u64,
     len: u64,
 }
 
 impl Tail {
-    pub fn new(mut file: File, start: u64, file_len: u64) -> std::io::Result<Tail> {
+    pub(crate) fn new(mut file: File, start: u64, file_len: u64) -> std::io::Result<Tail> {
         file.seek(SeekFrom::Start(start))?;
         Ok(Tail {
             file,
@@ -56,7 +56,7 @@ impl Tail {
 
 impl Tail {
     /// Whether the audio starts with an ADTS sync word (reads two bytes, then rewinds).
-    pub fn starts_with_adts(&mut self) -> std::io::Result<bool> {
+    pub(crate) fn starts_with_adts(&mut self) -> std::io::Result<bool> {
         let mut head = [0u8; 2];
         let n = self.file.read(&mut head)?;
         self.file.seek(SeekFrom::Start(self.start))?;

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
-pub struct LeReader<'a> {
+pub(crate) struct LeReader<'a> {
     inner: BufReader<File>,
     pos: u64,
     len: u64,
@@ -15,7 +15,7 @@ pub struct LeReader<'a> {
 }
 
 impl<'a> LeReader<'a> {
-    pub fn open(path: &'a Path) -> Result<Self> {
+    pub(crate) fn open(path: &'a Path) -> Result<Self> {
         // A model that cannot be opened is a model problem (exit 3), not an input one.
         let file = File::open(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => {
@@ -32,16 +32,16 @@ impl<'a> LeReader<'a> {
         })
     }
 
-    pub fn pos(&self) -> u64 {
+    pub(crate) fn pos(&self) -> u64 {
         self.pos
     }
 
-    pub fn remaining(&self) -> u64 {
+    pub(crate) fn remaining(&self) -> u64 {
         self.len - self.pos
     }
 
     /// The error for a file that ends inside `what`.
-    pub fn truncated(&self, what: &str) -> Error {
+    pub(crate) fn truncated(&self, what: &str) -> Error {
         Error::model(
             self.path,
             format!(
@@ -52,7 +52,7 @@ impl<'a> LeReader<'a> {
     }
 
     /// Fails with a truncation error unless `n` more bytes exist.
-    pub fn ensure(&self, n: u64, what: &str) -> Result<()> {
+    pub(crate) fn ensure(&self, n: u64, what: &str) -> Result<()> {
         if n > self.remaining() {
             return Err(Error::model(
                 self.path,
@@ -67,7 +67,7 @@ impl<'a> LeReader<'a> {
         Ok(())
     }
 
-    pub fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N]> {
+    pub(crate) fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N]> {
         let mut buf = [0u8; N];
         self.ensure(N as u64, what)?;
         self.inner
@@ -77,24 +77,24 @@ impl<'a> LeReader<'a> {
         Ok(buf)
     }
 
-    pub fn u8(&mut self, what: &str) -> Result<u8> {
+    pub(crate) fn u8(&mut self, what: &str) -> Result<u8> {
         Ok(self.array::<1>(what)?[0])
     }
 
-    pub fn u16(&mut self, what: &str) -> Result<u16> {
+    pub(crate) fn u16(&mut self, what: &str) -> Result<u16> {
         Ok(u16::from_le_bytes(self.array(what)?))
     }
 
-    pub fn u32(&mut self, what: &str) -> Result<u32> {
+    pub(crate) fn u32(&mut self, what: &str) -> Result<u32> {
         Ok(u32::from_le_bytes(self.array(what)?))
     }
 
-    pub fn i32(&mut self, what: &str) -> Result<i32> {
+    pub(crate) fn i32(&mut self, what: &str) -> Result<i32> {
         Ok(i32::from_le_bytes(self.array(what)?))
     }
 
     /// Reads `n` bytes, checking the length first so a corrupt count cannot allocate gigabytes.
-    pub fn bytes(&mut self, n: u64, what: &str) -> Result<Vec<u8>> {
+    pub(crate) fn bytes(&mut self, n: u64, what: &str) -> Result<Vec<u8>> {
         self.ensure(n, what)?;
         let mut buf = vec![0u8; n as usize];
         self.inner
@@ -104,7 +104,7 @@ impl<'a> LeReader<'a> {
         Ok(buf)
     }
 
-    pub fn f32s(&mut self, n: u64, what: &str) -> Result<Vec<f32>> {
+    pub(crate) fn f32s(&mut self, n: u64, what: &str) -> Result<Vec<f32>> {
         let bytes = self.bytes(n * 4, what)?;
         Ok(bytes
             .chunks_exact(4)
@@ -113,7 +113,7 @@ impl<'a> LeReader<'a> {
     }
 
     /// Skips `n` bytes of data without reading them.
-    pub fn skip(&mut self, n: u64, what: &str) -> Result<()> {
+    pub(crate) fn skip(&mut self, n: u64, what: &str) -> Result<()> {
         self.ensure(n, what)?;
         let step = i64::try_from(n).map_err(|_| self.truncated(what))?;
         self.inner

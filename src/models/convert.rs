@@ -13,7 +13,7 @@ use std::path::Path;
 /// Which rows of a CTranslate2 variable a ggml tensor takes: CTranslate2 fuses the
 /// self-attention q/k/v projections (3n rows) and the cross-attention k/v (2n rows).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Part {
+pub(crate) enum Part {
     All,
     Rows { index: usize, of: usize },
 }
@@ -61,7 +61,7 @@ const TOP_TENSORS: &[(&str, &str)] = &[
 ];
 
 /// The CTranslate2 variable (and rows) behind a ggml tensor name.
-pub fn source(name: &str) -> Option<(String, Part)> {
+pub(crate) fn source(name: &str) -> Option<(String, Part)> {
     if let Some((_, var)) = TOP_TENSORS.iter().find(|(g, _)| *g == name) {
         return Some(((*var).to_owned(), Part::All));
     }
@@ -90,7 +90,7 @@ pub fn source(name: &str) -> Option<(String, Part)> {
 }
 
 /// A CTranslate2 model opened and checked, ready to be written as ggml.
-pub struct Conversion {
+pub(crate) struct Conversion {
     model: Ct2Model,
     hparams: Hparams,
     filters: Vec<f32>,
@@ -100,7 +100,7 @@ pub struct Conversion {
 impl Conversion {
     /// Opens `dir/model.bin` and the vocabulary; everything that can be wrong with the
     /// input is found here, before any output is written.
-    pub fn prepare(dir: &Path, ftype: i32) -> Result<Self> {
+    pub(crate) fn prepare(dir: &Path, ftype: i32) -> Result<Self> {
         let bin = dir.join("model.bin");
         if !bin.is_file() {
             return Err(Error::model(
@@ -128,12 +128,12 @@ impl Conversion {
     }
 
     #[cfg(test)]
-    pub fn hparams(&self) -> &Hparams {
+    pub(crate) fn hparams(&self) -> &Hparams {
         &self.hparams
     }
 
     /// Streams the ggml file to `w`; `out` names it in errors.
-    pub fn write(&self, w: &mut dyn Write, out: &Path) -> Result<()> {
+    pub(crate) fn write(&self, w: &mut dyn Write, out: &Path) -> Result<()> {
         ggml::write_model(w, out, &self.hparams, &self.filters, &self.vocab, |spec| {
             tensor_values(&self.model, spec)
         })
@@ -141,7 +141,7 @@ impl Conversion {
 }
 
 /// Reads the values of one ggml tensor from the CTranslate2 model.
-pub fn tensor_values(model: &Ct2Model, spec: &TensorSpec) -> Result<Vec<f32>> {
+pub(crate) fn tensor_values(model: &Ct2Model, spec: &TensorSpec) -> Result<Vec<f32>> {
     let bad = |why: String| Error::model(model.path(), why);
     let (var, part) =
         source(&spec.name).ok_or_else(|| bad(format!("no source for tensor '{}'", spec.name)))?;
@@ -167,7 +167,7 @@ pub fn tensor_values(model: &Ct2Model, spec: &TensorSpec) -> Result<Vec<f32>> {
 
 /// The hyper-parameters, read from shapes: positional encodings give context and width,
 /// the embedding gives the vocabulary, conv1 the mel bands, layers are counted.
-pub fn hparams(model: &Ct2Model, ftype: i32) -> Result<Hparams> {
+pub(crate) fn hparams(model: &Ct2Model, ftype: i32) -> Result<Hparams> {
     let [n_audio_ctx, n_audio_state] = shape(model, "encoder/position_encodings/encodings")?;
     let [n_text_ctx, n_text_state] = shape(model, "decoder/position_encodings/encodings")?;
     let [n_vocab, _] = shape(model, "decoder/embeddings/weight")?;
@@ -261,7 +261,7 @@ pub(crate) mod testing {
 
     /// Writes `model.bin` (state 64, 2 encoder and 1 decoder layers, English vocabulary
     /// size) and a `vocabulary.txt` into `dir`.
-    pub fn write_tiny_ct2(dir: &Path) {
+    pub(crate) fn write_tiny_ct2(dir: &Path) {
         let (s, vocab) = (64u32, 51864u32);
         let mut vars = vec![
             f16_var("encoder/conv1/weight", &[s, 80, 3], 1.0),

@@ -15,11 +15,11 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 /// The only binary version this reader understands (current CTranslate2 writes it).
-pub const BINARY_VERSION: u32 = 6;
+pub(crate) const BINARY_VERSION: u32 = 6;
 
 /// Element types of CTranslate2 variables, by their on-disk code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DType {
+pub(crate) enum DType {
     F32,
     I8,
     I16,
@@ -41,7 +41,7 @@ impl DType {
         })
     }
 
-    pub fn size(self) -> usize {
+    pub(crate) fn size(self) -> usize {
         match self {
             DType::I8 => 1,
             DType::I16 | DType::F16 | DType::BF16 => 2,
@@ -68,34 +68,34 @@ impl DType {
 
 /// One variable's metadata; the data stays on disk until read.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Variable {
-    pub dims: Vec<usize>,
-    pub dtype: DType,
+pub(crate) struct Variable {
+    pub(crate) dims: Vec<usize>,
+    pub(crate) dtype: DType,
     offset: u64,
 }
 
 impl Variable {
-    pub fn n_elements(&self) -> usize {
+    pub(crate) fn n_elements(&self) -> usize {
         self.dims.iter().product()
     }
 }
 
 /// An opened CTranslate2 model file.
 #[derive(Debug)]
-pub struct Ct2Model {
+pub(crate) struct Ct2Model {
     path: PathBuf,
-    pub spec: String,
+    pub(crate) spec: String,
     /// The spec's revision: read past (the tensors say all the converter needs),
     /// kept for the tests that check the header is parsed in step.
     #[cfg_attr(not(test), expect(dead_code, reason = "only the tests read it"))]
-    pub revision: u32,
+    pub(crate) revision: u32,
     vars: BTreeMap<String, Variable>,
     aliases: BTreeMap<String, String>,
 }
 
 impl Ct2Model {
     /// Parses the index of `path`; a truncated or foreign file is an `Error::Model`.
-    pub fn open(path: &Path) -> Result<Self> {
+    pub(crate) fn open(path: &Path) -> Result<Self> {
         let mut r = LeReader::open(path)?;
         let version = r.u32("binary version")?;
         if version != BINARY_VERSION {
@@ -130,24 +130,24 @@ impl Ct2Model {
         })
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// All stored variable names (aliases excluded), sorted.
     #[cfg(test)]
-    pub fn names(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
         self.vars.keys().map(String::as_str)
     }
 
     /// Looks a variable up by name or alias.
-    pub fn variable(&self, name: &str) -> Option<&Variable> {
+    pub(crate) fn variable(&self, name: &str) -> Option<&Variable> {
         let name = self.aliases.get(name).map_or(name, String::as_str);
         self.vars.get(name)
     }
 
     /// Looks a variable up, or says which one is missing.
-    pub fn require(&self, name: &str) -> Result<&Variable> {
+    pub(crate) fn require(&self, name: &str) -> Result<&Variable> {
         self.variable(name)
             .ok_or_else(|| Error::model(&self.path, format!("missing variable '{name}'")))
     }
@@ -155,7 +155,7 @@ impl Ct2Model {
     /// Reads a variable as f32. Integer weights that come with a `{name}_scale` variable
     /// are quantised as `q = round(w * scale)` (scale per row, or one for the whole
     /// matrix), so they are divided back by it here.
-    pub fn read_f32(&self, name: &str) -> Result<Vec<f32>> {
+    pub(crate) fn read_f32(&self, name: &str) -> Result<Vec<f32>> {
         let var = self.require(name)?;
         let mut values = self.read_raw(name, var)?;
         let scale_name = format!("{name}_scale");
@@ -169,7 +169,7 @@ impl Ct2Model {
     }
 
     /// Reads a scalar (rank 0 or a single element) such as `encoder/num_heads`.
-    pub fn read_scalar(&self, name: &str) -> Result<Option<f32>> {
+    pub(crate) fn read_scalar(&self, name: &str) -> Result<Option<f32>> {
         match self.variable(name) {
             Some(var) if var.n_elements() == 1 => Ok(Some(self.read_raw(name, var)?[0])),
             Some(_) => Err(Error::model(
@@ -265,7 +265,7 @@ pub(crate) mod testing {
     }
 
     /// `(name, dims, dtype code, raw little-endian data)` per variable, plus aliases.
-    pub fn model_bin(
+    pub(crate) fn model_bin(
         vars: &[(String, Vec<u32>, u8, Vec<u8>)],
         aliases: &[(&str, &str)],
     ) -> Vec<u8> {

@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 /// Lower-case hex SHA-256 of a file's contents.
-pub fn sha256_file(path: &Path) -> Result<String> {
+pub(crate) fn sha256_file(path: &Path) -> Result<String> {
     let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -23,7 +23,7 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 }
 
 /// True when `path` exists and hashes to `sha256`.
-pub fn has_sha256(path: &Path, sha256: &str) -> Result<bool> {
+pub(crate) fn has_sha256(path: &Path, sha256: &str) -> Result<bool> {
     if !path.is_file() {
         return Ok(false);
     }
@@ -51,7 +51,7 @@ impl Write for HashingWriter<'_> {
 /// Writes `path` atomically through `fill` and returns the SHA-256 of what was written.
 /// When `expect` is given and differs, or `fill` fails, the old file (if any) stays and
 /// the error is `fill`'s own (not a generic I/O error).
-pub fn write_hashed(
+pub(crate) fn write_hashed(
     path: &Path,
     expect: Option<&str>,
     fill: impl FnOnce(&mut dyn Write) -> Result<()>,

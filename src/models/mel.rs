@@ -4,10 +4,10 @@
 //! converted file is bit-identical to one made from OpenAI's `mel_filters.npz`.
 
 /// Whisper's analysis parameters: 16 kHz audio, 25 ms (400-sample) FFT window.
-pub const SAMPLE_RATE: u32 = 16_000;
-pub const N_FFT: usize = 400;
+pub(crate) const SAMPLE_RATE: u32 = 16_000;
+pub(crate) const N_FFT: usize = 400;
 /// Frequency bins per filter: the one-sided spectrum of an `N_FFT` window.
-pub const N_BINS: usize = 1 + N_FFT / 2;
+pub(crate) const N_BINS: usize = 1 + N_FFT / 2;
 
 /// Slaney mel scale: linear below 1 kHz (200/3 Hz per mel), logarithmic above.
 const F_SP: f64 = 200.0 / 3.0;
@@ -47,7 +47,7 @@ fn linspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
 
 /// Returns the `n_mels x N_BINS` filterbank, row-major (one row per mel band), for
 /// `sr` Hz audio, covering 0 Hz to Nyquist.
-pub fn mel_filters(sr: u32, n_mels: usize) -> Vec<f32> {
+pub(crate) fn mel_filters(sr: u32, n_mels: usize) -> Vec<f32> {
     // numpy's rfftfreq: bin i sits at i * (1 / (n * (1 / sr))).
     let bin_hz = 1.0 / (N_FFT as f64 * (1.0 / sr as f64));
     let fft_freqs: Vec<f64> = (0..N_BINS).map(|i| i as f64 * bin_hz).collect();

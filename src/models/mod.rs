@@ -23,7 +23,7 @@ pub(crate) mod vocab;
 use crate::error::{Error, Result};
 use std::path::Path;
 
-pub use digest::sha256_file;
+pub(crate) use digest::sha256_file;
 pub use ggml::GgmlSummary;
 pub use locate::{ModelDir, Models, fetch_dir, search_dirs};
 

@@ -7,15 +7,15 @@ use std::path::Path;
 
 /// The token that ends the text vocabulary; whisper.cpp stores only the tokens below it
 /// and synthesises the special tokens itself.
-pub const END_OF_TEXT: &str = "<|endoftext|>";
+pub(crate) const END_OF_TEXT: &str = "<|endoftext|>";
 
 /// Smallest `n_vocab` whisper.cpp treats as multilingual (`whisper_is_multilingual`).
-pub const MULTILINGUAL_MIN_VOCAB: usize = 51865;
+pub(crate) const MULTILINGUAL_MIN_VOCAB: usize = 51865;
 
 /// Reads the token strings of a CTranslate2 model directory, indexed by token id.
 /// `vocabulary.txt` is CTranslate2's own format, newer converters write `vocabulary.json`,
 /// and a Hugging Face `tokenizer.json` is the fallback.
-pub fn load_tokens(dir: &Path) -> Result<Vec<String>> {
+pub(crate) fn load_tokens(dir: &Path) -> Result<Vec<String>> {
     let txt = dir.join("vocabulary.txt");
     if txt.is_file() {
         let text = read_text(&txt)?;
@@ -75,7 +75,11 @@ fn tokens_from_tokenizer_json(path: &Path, text: &str) -> Result<Vec<String>> {
 /// wants them. The count must be where whisper.cpp hard-codes the end-of-text id
 /// (50256 for English-only models, 50257 for multilingual ones), or every special token
 /// id it derives would be off.
-pub fn text_token_bytes(path: &Path, tokens: &[String], n_vocab: usize) -> Result<Vec<Vec<u8>>> {
+pub(crate) fn text_token_bytes(
+    path: &Path,
+    tokens: &[String],
+    n_vocab: usize,
+) -> Result<Vec<Vec<u8>>> {
     let eot = tokens
         .iter()
         .position(|t| t == END_OF_TEXT)
@@ -109,7 +113,7 @@ pub fn text_token_bytes(path: &Path, tokens: &[String], n_vocab: usize) -> Resul
 
 /// Inverse of GPT-2's `bytes_to_unicode`: each char of a byte-level token stands for one byte.
 /// Returns `None` when a char is outside that alphabet.
-pub fn decode_byte_level(token: &str) -> Option<Vec<u8>> {
+pub(crate) fn decode_byte_level(token: &str) -> Option<Vec<u8>> {
     token.chars().map(char_to_byte).collect()
 }
 

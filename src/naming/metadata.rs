@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// The metadata file for `input`, if one sits beside it: `STEM.metadata.json`,
 /// `STEM.info.json` (yt-dlp), or `metadata.json` in the same folder (twspace-dl).
-pub fn find_for(input: &Path) -> Option<PathBuf> {
+pub(crate) fn find_for(input: &Path) -> Option<PathBuf> {
     let dir = input.parent().unwrap_or(Path::new("."));
     let stem = input.file_stem()?.to_string_lossy().into_owned();
     [
@@ -21,7 +21,7 @@ pub fn find_for(input: &Path) -> Option<PathBuf> {
     .find(|p| p.is_file())
 }
 
-pub fn read(path: &Path) -> Result<SpaceMetadata> {
+pub(crate) fn read(path: &Path) -> Result<SpaceMetadata> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let json: Value = serde_json::from_str(&text)
         .map_err(|e| Error::input(path, format!("not a metadata JSON file: {e}")))?;

@@ -3,7 +3,7 @@
 //! ([`metadata`]) used only to resolve `@handles` the user wrote — a name is
 //! never guessed from the roster alone.
 
-pub mod metadata;
+pub(crate) mod metadata;
 
 use crate::diarize::{SpeakerTurn, voice_similarity};
 use crate::error::{Error, Result};
@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Below this cosine similarity a voiceprint does not name a speaker.
-pub const ENROLL_MIN_SIMILARITY: f32 = 0.5;
+pub(crate) const ENROLL_MIN_SIMILARITY: f32 = 0.5;
 
 /// The names a caller asks for: speaker ids mapped to names, and voices to
 /// recognise. Names may be `@handles`, resolved through the Space's roster.
@@ -67,14 +67,14 @@ impl SpeakerNames {
 
 /// A name decided for one speaker id.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Naming {
-    pub name: String,
-    pub named_by: &'static str,
-    pub similarity: Option<f32>,
+pub(crate) struct Naming {
+    pub(crate) name: String,
+    pub(crate) named_by: &'static str,
+    pub(crate) similarity: Option<f32>,
 }
 
 /// Parses `LEFT=RIGHT` (used by `--speaker ID=Name` and `--enroll Name=clip.wav`).
-pub fn parse_pair(text: &str) -> Result<(String, String)> {
+pub(crate) fn parse_pair(text: &str) -> Result<(String, String)> {
     let (left, right) = text
         .split_once('=')
         .ok_or_else(|| Error::Usage(format!("'{text}': expected LEFT=RIGHT")))?;
@@ -88,7 +88,7 @@ pub fn parse_pair(text: &str) -> Result<(String, String)> {
 }
 
 /// Reads a names file: `SPEAKER_00=Name` lines (`#` comments) or a JSON object.
-pub fn read_names_file(path: &Path) -> Result<Vec<(String, String)>> {
+pub(crate) fn read_names_file(path: &Path) -> Result<Vec<(String, String)>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     if text.trim_start().starts_with('{') {
         let map: BTreeMap<String, String> = serde_json::from_str(&text)
@@ -103,7 +103,7 @@ pub fn read_names_file(path: &Path) -> Result<Vec<(String, String)>> {
 }
 
 /// `@handle` -> the roster's display name; any other name is taken as written.
-pub fn resolve_handle(name: &str, roster: Option<&SpaceMetadata>) -> Result<String> {
+pub(crate) fn resolve_handle(name: &str, roster: Option<&SpaceMetadata>) -> Result<String> {
     let Some(handle) = name.strip_prefix('@') else {
         return Ok(name.to_string());
     };
@@ -121,7 +121,7 @@ pub fn resolve_handle(name: &str, roster: Option<&SpaceMetadata>) -> Result<Stri
 
 /// One-to-one matching of enrolled voiceprints to speakers, most similar pairs
 /// first; pairs below [`ENROLL_MIN_SIMILARITY`] are left unnamed.
-pub fn match_voiceprints(
+pub(crate) fn match_voiceprints(
     speakers: &[(String, Vec<f32>)],
     enrolled: &[(String, Vec<f32>)],
 ) -> BTreeMap<String, Naming> {
@@ -154,7 +154,7 @@ pub fn match_voiceprints(
 
 /// The user's map, with handles resolved; unknown ids are an error so a typo
 /// does not silently leave a speaker unnamed.
-pub fn names_from_map(
+pub(crate) fn names_from_map(
     map: &[(String, String)],
     known_ids: &[String],
     roster: Option<&SpaceMetadata>,
@@ -180,7 +180,7 @@ pub fn names_from_map(
 }
 
 /// Writes names onto the transcript's speaker list (ids stay in segments and words).
-pub fn apply(transcript: &mut Transcript, names: &BTreeMap<String, Naming>) {
+pub(crate) fn apply(transcript: &mut Transcript, names: &BTreeMap<String, Naming>) {
     for speaker in &mut transcript.speakers {
         if let Some(n) = names.get(&speaker.id) {
             speaker.name = n.name.clone();
@@ -191,7 +191,7 @@ pub fn apply(transcript: &mut Transcript, names: &BTreeMap<String, Naming>) {
 }
 
 /// The speaker list with total speaking time, names defaulting to the ids.
-pub fn speaker_list(ids: &[String], turns: &[SpeakerTurn]) -> Vec<Speaker> {
+pub(crate) fn speaker_list(ids: &[String], turns: &[SpeakerTurn]) -> Vec<Speaker> {
     ids.iter()
         .map(|id| Speaker {
             id: id.clone(),

@@ -52,7 +52,7 @@ const SETTLE: usize = 3 * SUB_BLOCK;
 /// half's filter settled first over the 0.3 s before it. Stretches start at fixed
 /// offsets from the start of the recording, so the figures never depend on how the
 /// audio arrived.
-pub struct LoudnessMeter {
+pub(crate) struct LoudnessMeter {
     k: KWeighting,
     /// The filter's delay line at the end of what was metered, most recent first.
     state: [f64; 4],
@@ -75,7 +75,7 @@ impl Default for LoudnessMeter {
 
 impl LoudnessMeter {
     /// Meters the next samples of the signal.
-    pub fn push(&mut self, samples: &[f32]) {
+    pub(crate) fn push(&mut self, samples: &[f32]) {
         self.pending.extend_from_slice(samples);
         let whole = self.pending.len() / STRETCH * STRETCH;
         let pending = std::mem::take(&mut self.pending);
@@ -109,7 +109,7 @@ impl LoudnessMeter {
 
     /// Integrated loudness and loudness range, with the source's linear sample `peak`;
     /// silent or too-short input gives `None`s, never -inf/NaN.
-    pub fn finish(mut self, peak: f32) -> Loudness {
+    pub(crate) fn finish(mut self, peak: f32) -> Loudness {
         // The last partial stretch, front to back; a last partial sub-block is not metered.
         for block in self.pending.chunks_exact(SUB_BLOCK) {
             self.sub_blocks.push(self.k.run(block, &mut self.state));

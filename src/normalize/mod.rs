@@ -15,9 +15,9 @@
 mod adts_playlist;
 mod chunk_groups;
 mod file;
-pub mod loudness;
+pub(crate) mod loudness;
 mod playlist;
-pub mod resample;
+pub(crate) mod resample;
 mod stretch;
 mod timeline;
 
@@ -36,15 +36,15 @@ use timeline::Joined;
 
 /// A decoded, normalized recording and what is known about its source.
 #[derive(Debug)]
-pub struct LoadedRecording {
-    pub audio: Audio,
-    pub source: SourceInfo,
+pub(crate) struct LoadedRecording {
+    pub(crate) audio: Audio,
+    pub(crate) source: SourceInfo,
 }
 
 /// Opens any supported input, decodes and normalizes it (in parallel), measures loudness.
 /// With `spill_dir` the 16 kHz audio goes to an unlinked file there instead of memory,
 /// so a recording of any length costs the same memory.
-pub fn load_recording(path: &Path, spill_dir: Option<&Path>) -> Result<LoadedRecording> {
+pub(crate) fn load_recording(path: &Path, spill_dir: Option<&Path>) -> Result<LoadedRecording> {
     let mut builder = match spill_dir {
         Some(dir) => AudioBuilder::spill_in(dir)?,
         None => AudioBuilder::Memory(Vec::new()),
@@ -58,7 +58,7 @@ pub fn load_recording(path: &Path, spill_dir: Option<&Path>) -> Result<LoadedRec
 
 /// Decodes and normalizes `input` straight into a 16 kHz mono 16-bit PCM WAV at `out`,
 /// written atomically (a temporary file beside it, renamed over it when complete).
-pub fn decode_to_wav(input: &Path, out: &Path) -> Result<SourceInfo> {
+pub(crate) fn decode_to_wav(input: &Path, out: &Path) -> Result<SourceInfo> {
     crate::atomic::write_file_atomic(out, |file| {
         let file = file.try_clone().map_err(|e| Error::io(out, e))?;
         let file = WriteBehind::new(file);

@@ -17,14 +17,14 @@ const SUB_CHUNK: usize = 256;
 const ZERO_PIECE: u64 = 1 << 16;
 
 /// Number of 16 kHz samples that `frames` source frames at `rate` become.
-pub fn out_len(frames: u64, rate: u32) -> u64 {
+pub(crate) fn out_len(frames: u64, rate: u32) -> u64 {
     let num = u128::from(frames) * u128::from(SAMPLE_RATE);
     let den = u128::from(rate);
     ((2 * num + den) / (2 * den)) as u64
 }
 
 /// Resamples one run of mono audio at `rate` into the tail of an output buffer.
-pub struct ResampleStream {
+pub(crate) struct ResampleStream {
     rate: u32,
     /// `None` when the source is already at 16 kHz.
     fft: Option<Fft<f32>>,
@@ -43,7 +43,7 @@ pub struct ResampleStream {
 
 impl ResampleStream {
     /// Starts a run at output position `base`. `rate` must be a real rate (checked at decode).
-    pub fn new(rate: u32, base: u64) -> ResampleStream {
+    pub(crate) fn new(rate: u32, base: u64) -> ResampleStream {
         let fft = (rate != SAMPLE_RATE).then(|| fft_resampler(rate));
         let to_trim = fft.as_ref().map_or(0, |f| f.output_delay());
         let scratch = vec![0.0; fft.as_ref().map_or(0, |f| f.output_frames_max())];
@@ -66,7 +66,7 @@ impl ResampleStream {
     /// input only, so replaying the last block restores it, and what the replay yields
     /// is dropped. This is how ranges of a file are resampled on different cores and
     /// still join seamlessly; the resampler itself (FFT plans, buffers) is reused.
-    pub fn resume_at(&mut self, base: u64, frames_before: u64, warmup: u64) {
+    pub(crate) fn resume_at(&mut self, base: u64, frames_before: u64, warmup: u64) {
         if let Some(fft) = self.fft.as_mut() {
             fft.reset();
         }
@@ -82,23 +82,23 @@ impl ResampleStream {
         }
     }
 
-    pub fn rate(&self) -> u32 {
+    pub(crate) fn rate(&self) -> u32 {
         self.rate
     }
 
     /// Source frames pushed so far (counting a resumed run's frames before it).
-    pub fn frames_in(&self) -> u64 {
+    pub(crate) fn frames_in(&self) -> u64 {
         self.frames_in
     }
 
     /// Output position where the next pushed source frame will land.
-    pub fn position(&self) -> u64 {
+    pub(crate) fn position(&self) -> u64 {
         self.base + out_len(self.frames_in, self.rate)
     }
 
     /// Resamples `mono` and appends what is ready to `out`. Whole resampler calls are
     /// fed straight from `mono`; only a partial call's worth waits in `pending`.
-    pub fn push(&mut self, mono: &[f32], out: &mut Vec<f32>) {
+    pub(crate) fn push(&mut self, mono: &[f32], out: &mut Vec<f32>) {
         self.frames_in += mono.len() as u64;
         let Some(need) = self.fft.as_ref().map(|f| f.input_frames_next()) else {
             self.emit(mono, out);
@@ -125,7 +125,7 @@ impl ResampleStream {
     }
 
     /// Pushes `frames` frames of silence without allocating them all at once.
-    pub fn push_silence(&mut self, frames: u64, out: &mut Vec<f32>) {
+    pub(crate) fn push_silence(&mut self, frames: u64, out: &mut Vec<f32>) {
         let zeros = vec![0.0; frames.min(ZERO_PIECE) as usize];
         let mut left = frames;
         while left > 0 {
@@ -136,7 +136,7 @@ impl ResampleStream {
     }
 
     /// Flushes the filter and makes the run exactly `out_len(frames_in)` samples long.
-    pub fn finish(&mut self, out: &mut Vec<f32>) {
+    pub(crate) fn finish(&mut self, out: &mut Vec<f32>) {
         let want = out_len(self.frames_in, self.rate);
         if let Some(need) = self.fft.as_ref().map(|f| f.input_frames_next()) {
             // Trailing zeros push the last real samples out through the filter's delay.
@@ -181,7 +181,7 @@ impl ResampleStream {
 }
 
 /// Source frames per resampler call at `rate`: where a run can be split and resumed.
-pub fn block_frames(rate: u32) -> u64 {
+pub(crate) fn block_frames(rate: u32) -> u64 {
     if rate == SAMPLE_RATE {
         return 1;
     }

@@ -19,7 +19,7 @@ const READY_AHEAD: usize = 8;
 
 /// One ordered element of a recording's timeline.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Piece {
+pub(crate) enum Piece {
     Pcm(PcmBlock),
     /// Stands in for missing or undecodable audio.
     Silence(Silence),
@@ -37,19 +37,19 @@ impl From<DecodeEvent> for Piece {
 }
 
 /// The joined result.
-pub struct Joined {
+pub(crate) struct Joined {
     /// Number of 16 kHz samples written to the sink.
-    pub length: u64,
-    pub gaps: Vec<Gap>,
-    pub loudness: Loudness,
+    pub(crate) length: u64,
+    pub(crate) gaps: Vec<Gap>,
+    pub(crate) loudness: Loudness,
     /// Format of the (first decoded) source.
-    pub info: StreamInfo,
+    pub(crate) info: StreamInfo,
 }
 
 /// The 16 kHz timeline being built (the whole recording's, or one stretch's on a lane),
 /// and what was found along it.
 #[derive(Default)]
-pub struct Timeline {
+pub(crate) struct Timeline {
     /// Output not yet handed to the sink.
     out: Vec<f32>,
     /// Output samples already handed to the sink.
@@ -66,7 +66,7 @@ impl Timeline {
     /// frames into a same-rate run placed at output position `base`, resampled by
     /// `stream`; the last `warmup` of the frames before are pushed again first
     /// ([`ResampleStream::resume_at`]).
-    pub fn resuming(
+    pub(crate) fn resuming(
         mut stream: ResampleStream,
         base: u64,
         frames_before: u64,
@@ -83,18 +83,18 @@ impl Timeline {
     }
 
     /// Source frames pushed through the current resampler run.
-    pub fn source_frames(&self) -> u64 {
+    pub(crate) fn source_frames(&self) -> u64 {
         self.stream.as_ref().map_or(0, |s| s.frames_in())
     }
 
     /// The resampler, taken out for the next stretch a lane resamples.
-    pub fn take_stream(&mut self) -> Option<ResampleStream> {
+    pub(crate) fn take_stream(&mut self) -> Option<ResampleStream> {
         self.stream.take()
     }
 
     /// Drops what is recorded before output position `start` (a warm-up's gaps, which the
     /// stretch before already reported).
-    pub fn clip_gaps_before(&mut self, start: u64) {
+    pub(crate) fn clip_gaps_before(&mut self, start: u64) {
         self.gaps.retain(|g| g.1 > start);
         for g in &mut self.gaps {
             g.0 = g.0.max(start);
@@ -119,7 +119,7 @@ impl Timeline {
             .get_or_insert_with(|| ResampleStream::new(rate, at))
     }
 
-    pub fn push(&mut self, piece: Piece) {
+    pub(crate) fn push(&mut self, piece: Piece) {
         match piece {
             Piece::Pcm(block) => self.push_samples(block.rate, &block.samples, block.peak),
             Piece::Silence(Silence { seconds, reason }) => {
@@ -139,7 +139,7 @@ impl Timeline {
     }
 
     /// Pushes source samples at `rate` whose source peak (over all channels) is `peak`.
-    pub fn push_samples(&mut self, rate: u32, samples: &[f32], peak: f32) {
+    pub(crate) fn push_samples(&mut self, rate: u32, samples: &[f32], peak: f32) {
         self.peak = self.peak.max(peak);
         let mut out = std::mem::take(&mut self.out);
         self.stream_for(rate).push(samples, &mut out);
@@ -167,7 +167,7 @@ impl Timeline {
     }
 
     /// Ends the current resampler run, flushing what it holds.
-    pub fn finish_stream(&mut self) {
+    pub(crate) fn finish_stream(&mut self) {
         if let Some(stream) = self.stream.as_mut() {
             stream.finish(&mut self.out);
         }
@@ -191,7 +191,7 @@ impl Timeline {
 /// thread, measured for loudness and written on another ([`Assembler::assemble`]), or,
 /// for stretches resampled elsewhere, only measured and written
 /// ([`Assembler::push_resampled`]).
-pub struct Assembler<'s> {
+pub(crate) struct Assembler<'s> {
     timeline: Timeline,
     output: Output<'s>,
 }
@@ -210,7 +210,7 @@ impl Output<'_> {
 }
 
 impl<'s> Assembler<'s> {
-    pub fn new(sink: &'s mut (dyn SampleSink + Send)) -> Self {
+    pub(crate) fn new(sink: &'s mut (dyn SampleSink + Send)) -> Self {
         Assembler {
             timeline: Timeline::default(),
             output: Output {
@@ -222,7 +222,7 @@ impl<'s> Assembler<'s> {
 
     /// Resamples `pieces` in order on this thread while a thread of its own measures and
     /// writes what comes out, until `pieces` ends or writing fails.
-    pub fn assemble(&mut self, pieces: impl Iterator<Item = Piece>) -> Result<()> {
+    pub(crate) fn assemble(&mut self, pieces: impl Iterator<Item = Piece>) -> Result<()> {
         let (timeline, output) = (&mut self.timeline, &mut self.output);
         std::thread::scope(|s| {
             let (to_writer, ready) = mpsc::sync_channel::<Vec<f32>>(READY_AHEAD);
@@ -247,7 +247,7 @@ impl<'s> Assembler<'s> {
 
     /// Appends a stretch resampled on another core ([`Timeline::resuming`]) that continues
     /// this timeline exactly where it stands.
-    pub fn push_resampled(&mut self, mut stretch: Timeline) -> Result<()> {
+    pub(crate) fn push_resampled(&mut self, mut stretch: Timeline) -> Result<()> {
         let samples = std::mem::take(&mut stretch.out);
         let timeline = &mut self.timeline;
         timeline.peak = timeline.peak.max(stretch.peak);
@@ -259,12 +259,12 @@ impl<'s> Assembler<'s> {
     }
 
     /// Records zero-length marks (`(output position, reason)`) laid out beforehand.
-    pub fn add_marks(&mut self, marks: Vec<(u64, String)>) {
+    pub(crate) fn add_marks(&mut self, marks: Vec<(u64, String)>) {
         let marks = marks.into_iter().map(|(at, reason)| (at, at, reason));
         self.timeline.gaps.extend(marks);
     }
 
-    pub fn finish(mut self, info: StreamInfo) -> Result<Joined> {
+    pub(crate) fn finish(mut self, info: StreamInfo) -> Result<Joined> {
         self.timeline.finish_stream();
         let ready = self.timeline.take_ready();
         self.output.measure_and_write(ready)?;

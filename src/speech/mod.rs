@@ -9,7 +9,7 @@
 
 mod regions;
 
-pub use regions::{SpeechParams, chunk_regions, regions_from_probabilities};
+pub(crate) use regions::{SpeechParams, chunk_regions, regions_from_probabilities};
 
 use crate::audio::Audio;
 use crate::error::{Error, Result};
@@ -20,30 +20,30 @@ use whisper_rs::{WhisperVadContext, WhisperVadContextParams};
 
 /// A stretch of speech, in 16 kHz samples from the start of the recording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SpeechSpan {
-    pub start: u64,
-    pub end: u64,
+pub(crate) struct SpeechSpan {
+    pub(crate) start: u64,
+    pub(crate) end: u64,
 }
 
 impl SpeechSpan {
-    pub fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         self.end - self.start
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.end <= self.start
     }
 }
 
 /// The output of this stage: the speech regions found and the chunks to transcribe.
 #[derive(Debug, Clone, Default)]
-pub struct SpeechMap {
-    pub regions: Vec<SpeechSpan>,
-    pub chunks: Vec<SpeechSpan>,
+pub(crate) struct SpeechMap {
+    pub(crate) regions: Vec<SpeechSpan>,
+    pub(crate) chunks: Vec<SpeechSpan>,
 }
 
 /// Runs the Silero VAD over the whole recording, a piece per core at a time.
-pub struct SpeechDetector {
+pub(crate) struct SpeechDetector {
     /// One single-threaded context per lane (the Silero model is 0.9 MB; a context
     /// runs one stream at a time).
     lanes: Vec<Mutex<WhisperVadContext>>,
@@ -60,7 +60,7 @@ const PIECE_FRAMES: u64 = 1_875;
 
 impl SpeechDetector {
     /// Loads `lanes` contexts (one per core to use).
-    pub fn load(model_path: &Path, lanes: usize) -> Result<Self> {
+    pub(crate) fn load(model_path: &Path, lanes: usize) -> Result<Self> {
         let path_str = model_path
             .to_str()
             .ok_or_else(|| Error::model(model_path, "path is not UTF-8"))?;
@@ -90,7 +90,7 @@ impl SpeechDetector {
     /// `PREROLL_FRAMES` lead-in. The pieces do not depend on the number of lanes, so
     /// neither do the probabilities: the same recording gives the same speech on any
     /// machine.
-    pub fn probabilities(&self, audio: &Audio) -> Result<Vec<f32>> {
+    pub(crate) fn probabilities(&self, audio: &Audio) -> Result<Vec<f32>> {
         self.probabilities_in_pieces(audio, PIECE_FRAMES)
     }
 
@@ -137,7 +137,7 @@ impl SpeechDetector {
     }
 
     /// Finds the speech regions and cuts them into transcription chunks.
-    pub fn map(&self, audio: &Audio, params: &SpeechParams) -> Result<SpeechMap> {
+    pub(crate) fn map(&self, audio: &Audio, params: &SpeechParams) -> Result<SpeechMap> {
         let probs = self.probabilities(audio)?;
         let total = audio.len();
         let regions = regions_from_probabilities(&probs, total, params);

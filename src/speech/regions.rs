@@ -6,23 +6,23 @@ use super::SpeechSpan;
 use crate::audio::SAMPLE_RATE;
 
 /// Silero VAD scores one frame of 512 samples (32 ms at 16 kHz).
-pub const FRAME_SAMPLES: usize = 512;
+pub(crate) const FRAME_SAMPLES: usize = 512;
 
 /// How speech is told from silence and how it is cut for Whisper.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SpeechParams {
+pub(crate) struct SpeechParams {
     /// A frame at or above this probability starts speech.
-    pub threshold: f32,
+    pub(crate) threshold: f32,
     /// Speech goes on until the probability stays below `threshold - 0.15` this long.
-    pub min_silence_ms: u32,
+    pub(crate) min_silence_ms: u32,
     /// Shorter bursts are dropped (clicks, coughs).
-    pub min_speech_ms: u32,
+    pub(crate) min_speech_ms: u32,
     /// Kept around each region so word onsets and tails are not clipped.
-    pub pad_ms: u32,
+    pub(crate) pad_ms: u32,
     /// Whisper's window: no chunk is longer.
-    pub max_chunk_seconds: f32,
+    pub(crate) max_chunk_seconds: f32,
     /// Regions closer than this may share a chunk; longer pauses start a new one.
-    pub max_merge_gap_ms: u32,
+    pub(crate) max_merge_gap_ms: u32,
 }
 
 impl Default for SpeechParams {
@@ -47,7 +47,7 @@ fn frame_start(frame: usize) -> u64 {
 }
 
 /// Speech regions (padded, merged where padding overlaps) found with hysteresis.
-pub fn regions_from_probabilities(
+pub(crate) fn regions_from_probabilities(
     probs: &[f32],
     total_samples: u64,
     params: &SpeechParams,
@@ -112,7 +112,7 @@ fn hysteresis_regions(probs: &[f32], params: &SpeechParams) -> Vec<SpeechSpan> {
 
 /// Packs regions into chunks of at most `max_chunk_seconds`, never across a long
 /// pause, and splits over-long regions at their quietest frame.
-pub fn chunk_regions(
+pub(crate) fn chunk_regions(
     regions: &[SpeechSpan],
     probs: &[f32],
     params: &SpeechParams,

@@ -14,17 +14,17 @@ use std::path::{Path, PathBuf};
 /// so a cache left by an older build is never reused (2: resampler FFT sizes, second
 /// pass over a chunk's untranscribed tail; 3: MP4 decoded in ranges, speech detected in
 /// fixed pieces; 4: ADTS playlists decoded in laid-out stretches).
-pub const REVISION: &str = "4";
+pub(crate) const REVISION: &str = "4";
 
 /// A folder of finished chunks for one (input, model, parameters) combination.
 #[derive(Debug, Clone)]
-pub struct ChunkCache {
+pub(crate) struct ChunkCache {
     dir: PathBuf,
 }
 
 impl ChunkCache {
     /// The cache under `root` for a run described by `key_parts` (hashed together).
-    pub fn new(root: &Path, label: &str, key_parts: &[&str]) -> Self {
+    pub(crate) fn new(root: &Path, label: &str, key_parts: &[&str]) -> Self {
         let mut hasher = Sha256::new();
         for part in key_parts {
             hasher.update((part.len() as u64).to_le_bytes());
@@ -37,7 +37,7 @@ impl ChunkCache {
     }
 
     #[cfg(test)]
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
@@ -47,25 +47,25 @@ impl ChunkCache {
     }
 
     /// True when an earlier run finished this chunk.
-    pub fn has(&self, chunk: SpeechSpan) -> bool {
+    pub(crate) fn has(&self, chunk: SpeechSpan) -> bool {
         self.path(chunk).is_file()
     }
 
     /// The chunk's words from an earlier run; a missing or unreadable entry is a miss.
-    pub fn load(&self, chunk: SpeechSpan) -> Option<Vec<RawSegment>> {
+    pub(crate) fn load(&self, chunk: SpeechSpan) -> Option<Vec<RawSegment>> {
         let text = std::fs::read(self.path(chunk)).ok()?;
         serde_json::from_slice(&text).ok()
     }
 
     /// Keeps a finished chunk (atomically, so a kill mid-write leaves no half entry).
-    pub fn store(&self, chunk: SpeechSpan, segments: &[RawSegment]) -> Result<()> {
+    pub(crate) fn store(&self, chunk: SpeechSpan, segments: &[RawSegment]) -> Result<()> {
         let text = serde_json::to_vec(segments)
             .map_err(|e| Error::stage(&self.dir, "resume cache", e.to_string()))?;
         write_bytes_atomic(&self.path(chunk), &text)
     }
 
     /// Drops the cache once the outputs are written.
-    pub fn remove(&self) {
+    pub(crate) fn remove(&self) {
         if let Err(e) = std::fs::remove_dir_all(&self.dir)
             && e.kind() != std::io::ErrorKind::NotFound
         {

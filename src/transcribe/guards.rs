@@ -14,7 +14,7 @@ const LOOP_MAX_NGRAM: usize = 8;
 
 /// Removes annotations such as `[BLANK_AUDIO]`, `(upbeat music)` or `♪ ♪`: they are
 /// not words anyone said.
-pub fn drop_annotations(words: Vec<TimedWord>) -> Vec<TimedWord> {
+pub(crate) fn drop_annotations(words: Vec<TimedWord>) -> Vec<TimedWord> {
     let mut kept = Vec::with_capacity(words.len());
     let mut depth = 0usize;
     for word in words {
@@ -55,7 +55,7 @@ fn key(word: &TimedWord) -> String {
 
 /// Collapses a run of one n-gram repeated [`LOOP_MIN_REPEATS`] or more times
 /// back-to-back into its first occurrence ("the the the the the" -> "the").
-pub fn collapse_loops(words: Vec<TimedWord>) -> Vec<TimedWord> {
+pub(crate) fn collapse_loops(words: Vec<TimedWord>) -> Vec<TimedWord> {
     let keys: Vec<String> = words.iter().map(key).collect();
     let mut keep = vec![true; words.len()];
     let mut i = 0;
@@ -102,7 +102,7 @@ fn repeats_at(keys: &[String], i: usize, n: usize) -> usize {
 }
 
 /// True when two word lists say the same thing (ignoring case and punctuation).
-pub fn same_text(a: &[TimedWord], b: &[TimedWord]) -> bool {
+pub(crate) fn same_text(a: &[TimedWord], b: &[TimedWord]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| key(x) == key(y))
 }
 

@@ -12,8 +12,8 @@ mod cache;
 mod guards;
 mod words;
 
-pub use cache::{ChunkCache, REVISION as CACHE_REVISION};
-pub use words::{RawToken, TimedWord, words_from_tokens};
+pub(crate) use cache::{ChunkCache, REVISION as CACHE_REVISION};
+pub(crate) use words::{RawToken, TimedWord, words_from_tokens};
 
 use crate::audio::{Audio, SAMPLE_RATE, seconds};
 use crate::error::{Error, Result};
@@ -74,14 +74,14 @@ fn untranscribed_tail(
 
 /// One Whisper segment inside a chunk, words already placed on the recording's timeline.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RawSegment {
-    pub words: Vec<TimedWord>,
-    pub avg_logprob: f32,
-    pub no_speech_prob: f32,
+pub(crate) struct RawSegment {
+    pub(crate) words: Vec<TimedWord>,
+    pub(crate) avg_logprob: f32,
+    pub(crate) no_speech_prob: f32,
 }
 
 /// The loaded model and how to run it.
-pub struct Transcriber {
+pub(crate) struct Transcriber {
     context: WhisperContext,
     summary: crate::models::GgmlSummary,
     params: TranscribeParams,
@@ -89,15 +89,15 @@ pub struct Transcriber {
 
 /// How the available threads are split: `workers` states each running `threads_per_worker`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ThreadPlan {
-    pub workers: usize,
-    pub threads_per_worker: usize,
+pub(crate) struct ThreadPlan {
+    pub(crate) workers: usize,
+    pub(crate) threads_per_worker: usize,
 }
 
 impl ThreadPlan {
     /// Parallel chunks scale better than threads inside one decoder on few cores,
     /// so use one single-threaded worker per thread while there are chunks for them.
-    pub fn for_chunks(total_threads: usize, chunks: usize) -> Self {
+    pub(crate) fn for_chunks(total_threads: usize, chunks: usize) -> Self {
         let total = total_threads.max(1);
         let workers = total.min(chunks.max(1));
         ThreadPlan {
@@ -110,7 +110,7 @@ impl ThreadPlan {
 impl Transcriber {
     /// Loads a whisper.cpp ggml model. DTW word alignment is switched on when the
     /// model's size has a known alignment-head preset.
-    pub fn load(model_path: &Path, params: TranscribeParams) -> Result<Self> {
+    pub(crate) fn load(model_path: &Path, params: TranscribeParams) -> Result<Self> {
         let path_str = model_path
             .to_str()
             .ok_or_else(|| Error::model(model_path, "path is not UTF-8"))?;
@@ -136,7 +136,7 @@ impl Transcriber {
     }
 
     /// How many of the chunks an earlier, killed run already finished.
-    pub fn resumable(speech: &SpeechMap, cache: &ChunkCache) -> usize {
+    pub(crate) fn resumable(speech: &SpeechMap, cache: &ChunkCache) -> usize {
         speech
             .chunks
             .iter()
@@ -146,7 +146,7 @@ impl Transcriber {
 
     /// Transcribes every chunk, in parallel, returning segments in time order.
     /// `on_chunk_done` is called once per finished chunk (for progress bars).
-    pub fn transcribe(
+    pub(crate) fn transcribe(
         &self,
         audio: &Audio,
         speech: &SpeechMap,
@@ -317,7 +317,7 @@ impl Transcriber {
     }
 
     /// What the model file says about itself (checked once, at load).
-    pub fn summary(&self) -> &crate::models::GgmlSummary {
+    pub(crate) fn summary(&self) -> &crate::models::GgmlSummary {
         &self.summary
     }
 }

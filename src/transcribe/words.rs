@@ -15,29 +15,33 @@ const MIN_WORD_SAMPLES: u64 = SAMPLE_RATE as u64 / 50;
 
 /// One text token as whisper.cpp reports it, times in centiseconds from the chunk start.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RawToken {
-    pub bytes: Vec<u8>,
-    pub probability: f32,
-    pub t0: i64,
-    pub t1: i64,
+pub(crate) struct RawToken {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) probability: f32,
+    pub(crate) t0: i64,
+    pub(crate) t1: i64,
     /// DTW alignment time (≈ the token's end), when DTW ran; negative otherwise.
-    pub t_dtw: i64,
+    pub(crate) t_dtw: i64,
 }
 
 /// A word with absolute sample times, before speakers are known.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct TimedWord {
-    pub text: String,
-    pub start: u64,
-    pub end: u64,
-    pub probability: f32,
+pub(crate) struct TimedWord {
+    pub(crate) text: String,
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) probability: f32,
 }
 
 /// Groups tokens into words and places them inside `[chunk_start, chunk_end]`.
 ///
 /// Times are forced to be non-decreasing: a word never starts before the previous
 /// one ends, and never ends before it starts.
-pub fn words_from_tokens(tokens: &[RawToken], chunk_start: u64, chunk_end: u64) -> Vec<TimedWord> {
+pub(crate) fn words_from_tokens(
+    tokens: &[RawToken],
+    chunk_start: u64,
+    chunk_end: u64,
+) -> Vec<TimedWord> {
     let mut words = Vec::new();
     let mut cursor = chunk_start;
     let mut previous_token_end: Option<u64> = None;

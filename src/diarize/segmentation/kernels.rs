@@ -14,17 +14,17 @@ const GATE_TILE: usize = 64;
 /// A weight matrix laid out input-major (`k` rows of `n_pad` columns, zero-padded past
 /// `n`), so one output row is a sum of scaled weight rows: contiguous, vectorizable loads.
 #[derive(Debug, Clone)]
-pub struct Packed {
-    pub k: usize,
-    pub n: usize,
-    pub n_pad: usize,
+pub(crate) struct Packed {
+    pub(crate) k: usize,
+    pub(crate) n: usize,
+    pub(crate) n_pad: usize,
     data: Vec<f32>,
     bias: Vec<f32>,
 }
 
 impl Packed {
     /// Packs `value(row, col)` for `row < k`, `col < n`, with `bias` (or zeros) per column.
-    pub fn from_fn(
+    pub(crate) fn from_fn(
         k: usize,
         n: usize,
         bias: Option<&[f32]>,
@@ -55,7 +55,7 @@ impl Packed {
 ///
 /// Rows of `a` may overlap (`lda < k`): a convolution over time-major activations is
 /// then this product with no im2col copy, row `i` being the receptive field of frame `i`.
-pub fn matmul(a: &[f32], lda: usize, rows: usize, w: &Packed, out: &mut [f32]) {
+pub(crate) fn matmul(a: &[f32], lda: usize, rows: usize, w: &Packed, out: &mut [f32]) {
     assert!(
         rows == 0 || a.len() >= (rows - 1) * lda + w.k,
         "matmul input too short"
@@ -74,14 +74,14 @@ pub fn matmul(a: &[f32], lda: usize, rows: usize, w: &Packed, out: &mut [f32]) {
 /// columns, each tile contiguous (`hidden` rows of `GATE_TILE`), so the product of every
 /// step streams through memory instead of striding across 2 KB rows.
 #[derive(Debug, Clone)]
-pub struct Recurrent {
+pub(crate) struct Recurrent {
     hidden: usize,
     tiles: Vec<f32>,
 }
 
 impl Recurrent {
     /// From PyTorch's `weight_hh` (`4·hidden × hidden`, gates i, f, g, o).
-    pub fn from_weight_hh(w: &[f32], hidden: usize) -> Self {
+    pub(crate) fn from_weight_hh(w: &[f32], hidden: usize) -> Self {
         let gates = 4 * hidden;
         assert!(gates.is_multiple_of(GATE_TILE) && w.len() == gates * hidden);
         let mut tiles = Vec::with_capacity(w.len());
@@ -100,7 +100,7 @@ impl Recurrent {
 /// (`2 × 4·hidden` values, both biases included); `out` receives per frame the forward
 /// then the backward hidden state (`2 × hidden`). The two directions are stepped in
 /// lockstep: two independent dependency chains keep the core busy.
-pub fn bilstm_scan(proj: &[f32], recurrent: [&Recurrent; 2], out: &mut [f32]) {
+pub(crate) fn bilstm_scan(proj: &[f32], recurrent: [&Recurrent; 2], out: &mut [f32]) {
     let hidden = recurrent[0].hidden;
     assert_eq!(hidden, recurrent[1].hidden);
     let frames = out.len() / (2 * hidden);
@@ -263,20 +263,20 @@ fn lstm_cell(gates: &[f32], c: &mut [f32], h: &mut [f32]) {
 
 /// Logistic function through [`exp`], branch-free so the gate loops vectorize.
 #[inline(always)]
-pub fn sigmoid(x: f32) -> f32 {
+pub(crate) fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp(-x))
 }
 
 /// `tanh(x) = 1 - 2 / (e^{2x} + 1)`: absolute error ~1e-7, which is all the gates need.
 #[inline(always)]
-pub fn tanh(x: f32) -> f32 {
+pub(crate) fn tanh(x: f32) -> f32 {
     1.0 - 2.0 / (exp(2.0 * x) + 1.0)
 }
 
 /// `e^x` to ~2 ulp (Cephes' polynomial), branch-free and inlinable: libm's `expf` is a
 /// call per value, and the gates need 2.4 million of them per window.
 #[inline(always)]
-pub fn exp(x: f32) -> f32 {
+pub(crate) fn exp(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     // ln 2 split in two so `x - n ln2` stays exact for |n| ≤ 128.
     const LN2_HI: f32 = 0.693_359_4;

@@ -5,13 +5,13 @@
 use super::kernels::{Packed, Recurrent, bilstm_scan, matmul};
 use super::weights::Checkpoint;
 
-pub const HIDDEN: usize = 128;
+pub(crate) const HIDDEN: usize = 128;
 const LAYERS: usize = 4;
 const GATES: usize = 4 * HIDDEN;
 /// Forward and backward hidden states, concatenated per frame.
-pub const OUTPUT: usize = 2 * HIDDEN;
+pub(crate) const OUTPUT: usize = 2 * HIDDEN;
 
-pub struct BiLstm {
+pub(crate) struct BiLstm {
     layers: Vec<Layer>,
 }
 
@@ -24,7 +24,7 @@ struct Layer {
 }
 
 impl BiLstm {
-    pub fn load(ckpt: &mut Checkpoint, input_size: usize) -> crate::Result<Self> {
+    pub(crate) fn load(ckpt: &mut Checkpoint, input_size: usize) -> crate::Result<Self> {
         let layers = (0..LAYERS)
             .map(|layer| {
                 let size = if layer == 0 { input_size } else { OUTPUT };
@@ -35,7 +35,7 @@ impl BiLstm {
     }
 
     /// Hidden states (`frames × OUTPUT`) for time-major input `x` (`frames × input_size`).
-    pub fn forward(&self, x: Vec<f32>, frames: usize) -> Vec<f32> {
+    pub(crate) fn forward(&self, x: Vec<f32>, frames: usize) -> Vec<f32> {
         self.layers
             .iter()
             .fold(x, |x, layer| layer.forward(&x, frames))

@@ -9,7 +9,7 @@ use super::{NUM_CLASSES, WINDOW_SAMPLES};
 
 const LINEAR_SIZE: usize = 128;
 
-pub struct PyanNet {
+pub(crate) struct PyanNet {
     sincnet: SincNet,
     lstm: BiLstm,
     linear: [Packed; 2],
@@ -17,7 +17,7 @@ pub struct PyanNet {
 }
 
 impl PyanNet {
-    pub fn load(ckpt: &mut Checkpoint) -> crate::Result<Self> {
+    pub(crate) fn load(ckpt: &mut Checkpoint) -> crate::Result<Self> {
         Ok(PyanNet {
             sincnet: SincNet::load(ckpt)?,
             lstm: BiLstm::load(ckpt, sincnet::FEATURES)?,
@@ -30,7 +30,7 @@ impl PyanNet {
     }
 
     /// Log-probabilities of the powerset classes per frame for exactly one window.
-    pub fn forward(&self, window: &[f32]) -> Vec<[f32; NUM_CLASSES]> {
+    pub(crate) fn forward(&self, window: &[f32]) -> Vec<[f32; NUM_CLASSES]> {
         debug_assert_eq!(window.len(), WINDOW_SAMPLES);
         let (features, frames) = self.sincnet.forward(window);
         let mut x = self.lstm.forward(features, frames);

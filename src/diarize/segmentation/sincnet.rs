@@ -8,9 +8,9 @@ use super::weights::Checkpoint;
 
 /// (kernel, stride) of every convolution and pooling layer, in order: the receptive
 /// field arithmetic in [`super::frame_timing`] walks the same list.
-pub const LAYERS: [(usize, usize); 6] = [(251, 10), (3, 3), (5, 1), (3, 3), (5, 1), (3, 3)];
+pub(crate) const LAYERS: [(usize, usize); 6] = [(251, 10), (3, 3), (5, 1), (3, 3), (5, 1), (3, 3)];
 /// Channels out of the last block: the LSTM's input size.
-pub const FEATURES: usize = 60;
+pub(crate) const FEATURES: usize = 60;
 
 const SINC_FILTERS: usize = 80;
 const SINC_TAPS: usize = LAYERS[0].0;
@@ -25,13 +25,13 @@ const NORM_EPS: f64 = 1e-5;
 /// PyTorch's `leaky_relu` default slope.
 const LEAKY_SLOPE: f32 = 0.01;
 
-pub struct SincNet {
+pub(crate) struct SincNet {
     waveform_norm: (f32, f32),
     blocks: [ConvBlock; 3],
 }
 
 impl SincNet {
-    pub fn load(ckpt: &mut Checkpoint) -> crate::Result<Self> {
+    pub(crate) fn load(ckpt: &mut Checkpoint) -> crate::Result<Self> {
         let waveform_norm = {
             let (weight, bias) = ckpt.take_layer("sincnet.wav_norm1d", &[1])?;
             (weight[0], bias[0])
@@ -52,7 +52,7 @@ impl SincNet {
     }
 
     /// Features (`frames × FEATURES`, time-major) of one window of 16 kHz samples.
-    pub fn forward(&self, window: &[f32]) -> (Vec<f32>, usize) {
+    pub(crate) fn forward(&self, window: &[f32]) -> (Vec<f32>, usize) {
         let mut x = window.to_vec();
         normalize_waveform(&mut x, self.waveform_norm);
         let mut frames = x.len();

@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 use crate::error::Error;
 
 /// The checkpoint's tensors by name, handed out one by one with their shape checked.
-pub struct Checkpoint {
+pub(crate) struct Checkpoint {
     path: PathBuf,
     tensors: HashMap<String, (Vec<usize>, Vec<f32>)>,
 }
 
 impl Checkpoint {
     /// Reads the `state_dict` of a PyTorch zip checkpoint.
-    pub fn read(path: &Path) -> crate::Result<Self> {
+    pub(crate) fn read(path: &Path) -> crate::Result<Self> {
         if !path.is_file() {
             return Err(Error::model(path, "file not found"));
         }
@@ -40,7 +40,7 @@ impl Checkpoint {
     }
 
     /// The values of tensor `name`, which must have shape `dims`.
-    pub fn take(&mut self, name: &str, dims: &[usize]) -> crate::Result<Vec<f32>> {
+    pub(crate) fn take(&mut self, name: &str, dims: &[usize]) -> crate::Result<Vec<f32>> {
         let (found, values) = self.tensors.remove(name).ok_or_else(|| {
             Error::model(
                 &self.path,
@@ -57,7 +57,7 @@ impl Checkpoint {
     }
 
     /// `weight` and `bias` of the layer `prefix`.
-    pub fn take_layer(
+    pub(crate) fn take_layer(
         &mut self,
         prefix: &str,
         weight_dims: &[usize],
