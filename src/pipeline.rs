@@ -50,6 +50,9 @@ pub struct PipelineBuilder {
 
 impl PipelineBuilder {
     /// Threads for every stage (default: all cores). The output does not depend on it.
+    /// candle, which runs the speaker embeddings, sizes a pool of its own from
+    /// `CANDLE_NUM_THREADS` (else every core): set it to 1 before the first pipeline is
+    /// built for the bound to hold there too, as the `spacescribe` command does.
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads);
         self

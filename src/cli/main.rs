@@ -210,6 +210,7 @@ enum ModelsCommand {
 }
 
 fn main() -> ExitCode {
+    keep_candle_inline();
     let cli = Cli::parse();
     init_logging(cli.quiet, cli.verbose);
     let bars = !cli.quiet && std::io::stderr().is_terminal();
@@ -225,6 +226,18 @@ fn main() -> ExitCode {
         Command::Models(cmd) => report(run_models(cmd)),
     };
     ExitCode::from(code)
+}
+
+/// candle (CAM++ embeddings) keeps a process-wide pool of its own, sized from
+/// `CANDLE_NUM_THREADS` when it first runs, else from every core, and its threads spin
+/// at a barrier: with `--threads 1` that took 14 % more CPU than wall time. The
+/// pipeline already runs clips side by side on its own pool, so candle runs each op on
+/// the calling thread unless the user asks otherwise.
+fn keep_candle_inline() {
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        // SAFETY: the first thing main does, while this process has one thread.
+        unsafe { std::env::set_var("CANDLE_NUM_THREADS", "1") };
+    }
 }
 
 fn init_logging(quiet: bool, verbose: u8) {
