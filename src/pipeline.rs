@@ -42,7 +42,9 @@ pub struct PipelineBuilder {
     params: TranscribeParams,
     speech: SpeechParams,
     transcription: bool,
-    diarize: Option<DiarizeParams>,
+    find_speakers: bool,
+    /// Kept whether or not speakers are found, so the order of the setters never matters.
+    diarize: DiarizeParams,
     names: SpeakerNames,
     work_dir: Option<PathBuf>,
     progress: Arc<dyn Progress>,
@@ -72,7 +74,7 @@ impl PipelineBuilder {
 
     /// Find speakers (the default) or not.
     pub fn diarize(mut self, on: bool) -> Self {
-        self.diarize = on.then(|| self.diarize.take().unwrap_or_default());
+        self.find_speakers = on;
         self
     }
 
@@ -84,19 +86,13 @@ impl PipelineBuilder {
 
     /// How many speakers to find: exactly, at least, at most.
     pub fn speaker_count(mut self, count: SpeakerCount) -> Self {
-        self.diarize
-            .get_or_insert_with(Default::default)
-            .cluster
-            .count = count;
+        self.diarize.cluster.count = count;
         self
     }
 
     /// The clustering threshold (cosine distance, 0 to 2); lower finds more speakers.
     pub fn cluster_threshold(mut self, distance: f32) -> Self {
-        self.diarize
-            .get_or_insert_with(Default::default)
-            .cluster
-            .threshold = distance;
+        self.diarize.cluster.threshold = distance;
         self
     }
 
@@ -138,7 +134,7 @@ impl PipelineBuilder {
             pool,
             params: self.params,
             speech: self.speech,
-            diarize: self.diarize,
+            diarize: self.find_speakers.then_some(self.diarize),
             names: self.names,
             work_dir: self.work_dir,
             progress: self.progress,
@@ -152,12 +148,13 @@ impl PipelineBuilder {
         if self.params.beam_size < 1 {
             return Err(Error::Usage("beam size must be at least 1".into()));
         }
-        if !self.names.enroll.is_empty() && self.diarize.is_none() {
+        if !self.names.enroll.is_empty() && !self.find_speakers {
             return Err(Error::Usage(
                 "enrolling voices needs diarization (drop --no-diarize)".into(),
             ));
         }
-        if let Some(params) = &self.diarize {
+        if self.find_speakers {
+            let params = &self.diarize;
             params.cluster.count.check()?;
             if !(0.0..=2.0).contains(&params.cluster.threshold) {
                 return Err(Error::Usage(
@@ -198,7 +195,8 @@ impl Pipeline {
             params: TranscribeParams::default(),
             speech: SpeechParams::default(),
             transcription: true,
-            diarize: Some(DiarizeParams::default()),
+            find_speakers: true,
+            diarize: DiarizeParams::default(),
             names: SpeakerNames::default(),
             work_dir: None,
             progress: Arc::new(Silent),
@@ -492,7 +490,7 @@ impl Engines {
                 rayon::current_num_threads(),
             )?);
         }
-        if settings.diarize.is_some() {
+        if settings.find_speakers {
             let diarizer = Diarizer::load(&models.segmentation, &models.embedding)?;
             engines.enrolled = enroll(&diarizer, &settings.names)?;
             engines.diarizer = Some(diarizer);
@@ -583,6 +581,10 @@ mod tests {
                 exact: None,
             }),
             Pipeline::builder(models.clone()).cluster_threshold(3.0),
+            Pipeline::builder(models.clone())
+                .diarize(false)
+                .speaker_count(SpeakerCount::default())
+                .names(SpeakerNames::new().enroll("A", "a.wav")),
             Pipeline::builder(models)
                 .diarize(false)
                 .names(SpeakerNames::new().enroll("A", "a.wav")),
