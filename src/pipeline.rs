@@ -119,15 +119,7 @@ impl PipelineBuilder {
     /// Checks the settings and loads the models they need.
     pub fn build(self) -> Result<Pipeline> {
         self.check()?;
-        let threads = match self.threads {
-            Some(n) => n,
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("spacescribe-{i}"))
-            .build()
-            .map_err(|e| Error::stage(Path::new("."), "thread pool", e.to_string()))?;
+        let pool = thread_pool(self.threads, Path::new("."))?;
         let engines = pool.install(|| Engines::load(&self))?;
         Ok(Pipeline {
             engines,
@@ -243,10 +235,11 @@ impl Pipeline {
     }
 
     fn transcribe_in(&self, input: &Path, work_dir: Option<&Path>) -> Result<Transcript> {
-        let transcriber =
-            self.engines.transcriber.as_ref().ok_or_else(|| {
-                Error::Usage("this pipeline was built without transcription".into())
-            })?;
+        let transcriber = self
+            .engines
+            .transcriber
+            .as_ref()
+            .ok_or_else(|| without("transcription"))?;
         let LoadedRecording { audio, source } = self.load(input, work_dir)?;
         let speech = self.detect_speech(input, &audio)?;
         let cache = work_dir
@@ -279,9 +272,7 @@ impl Pipeline {
 
     fn diarize_in(&self, input: &Path, work_dir: Option<&Path>) -> Result<Transcript> {
         if self.engines.diarizer.is_none() {
-            return Err(Error::Usage(
-                "this pipeline was built without diarization".into(),
-            ));
+            return Err(without("diarization"));
         }
         let LoadedRecording { audio, source } = self.load(input, work_dir)?;
         let diarization = self.find_speakers(input, &audio)?;
@@ -304,10 +295,11 @@ impl Pipeline {
     }
 
     fn detect_speech(&self, input: &Path, audio: &Audio) -> Result<SpeechMap> {
-        let detector =
-            self.engines.detector.as_ref().ok_or_else(|| {
-                Error::Usage("this pipeline was built without transcription".into())
-            })?;
+        let detector = self
+            .engines
+            .detector
+            .as_ref()
+            .ok_or_else(|| without("transcription"))?;
         let report = self.stage(input, Stage::DetectSpeech, None);
         let speech = detector.map(audio, &self.speech)?;
         drop(report);
@@ -538,14 +530,23 @@ pub fn rename(transcript: &mut Transcript, names: &SpeakerNames) -> Result<()> {
 /// Decodes and normalizes `input` into the 16 kHz mono 16-bit WAV the models hear,
 /// written atomically, on `threads` threads.
 pub fn decode_to_wav(input: &Path, out: &Path, threads: Option<usize>) -> Result<SourceInfo> {
-    let mut pool = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = threads {
-        pool = pool.num_threads(n.max(1));
-    }
-    let pool = pool
-        .build()
-        .map_err(|e| Error::stage(input, "thread pool", e.to_string()))?;
+    let pool = thread_pool(threads.map(|n| n.max(1)), input)?;
     pool.install(|| normalize::decode_to_wav(input, out))
+}
+
+/// A call the pipeline was not built for (`PipelineBuilder::transcription(false)`, …).
+fn without(what: &str) -> Error {
+    Error::Usage(format!("this pipeline was built without {what}"))
+}
+
+/// The one pool every stage of a call runs in: `threads` of them, else one per core
+/// (rayon's default). `near` names the file in the error.
+fn thread_pool(threads: Option<usize>, near: &Path) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .thread_name(|i| format!("spacescribe-{i}"))
+        .build()
+        .map_err(|e| Error::stage(near, "thread pool", e.to_string()))
 }
 
 /// The input's file name without its extension (`space.m4a` -> `space`): the stem of
