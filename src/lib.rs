@@ -2,6 +2,7 @@
 //! offline.
 //!
 //! ```no_run
+//! use spacescribe::export::ExportOptions;
 //! use spacescribe::{Format, Models, Pipeline, SpeakerNames};
 //! use std::path::Path;
 //!
@@ -14,7 +15,8 @@
 //! for segment in &transcript.segments {
 //!     println!("{:?} {:.2}: {}", segment.speaker, segment.start, segment.text);
 //! }
-//! spacescribe::export::write(&transcript, Format::Vtt, Path::new("space.vtt"))?;
+//! let options = ExportOptions::default();
+//! spacescribe::export::write(&transcript, Format::Vtt, Path::new("space.vtt"), &options)?;
 //! # Ok(())
 //! # }
 //! ```

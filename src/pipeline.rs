@@ -9,7 +9,7 @@
 //!   -> diarize::Diarizer                (speaker turns, overlaps, voiceprints)
 //!   -> assign::assign_speakers          (words -> segments, speakers)
 //!   -> naming                           (user map, voiceprints, roster handles)
-//!   -> export::write_all                (json, vtt, srt, txt, rttm)
+//!   -> export::write_all                (json, vtt, srt, txt, rttm, podcast, chapters)
 //! ```
 //!
 //! Every stage runs inside the pipeline's own rayon pool, so the thread count the
@@ -20,7 +20,7 @@ use crate::assign::{SpeakerTimeline, assign_speakers};
 use crate::audio::{Audio, seconds};
 use crate::diarize::{Diarization, DiarizeParams, Diarizer, SpeakerCount, SpeakerTurn};
 use crate::error::{Error, Result};
-use crate::export::{self, Format};
+use crate::export::{self, ExportOptions, Format};
 use crate::models::{self, Models};
 use crate::naming::{self, Naming, SpeakerNames};
 use crate::normalize::{self, LoadedRecording};
@@ -164,6 +164,19 @@ pub struct Output {
     /// The folder (created if missing); it also holds the spill file and resume cache.
     pub dir: PathBuf,
     pub formats: Vec<Format>,
+    /// How the formats lay the transcript out (caption limits, chapters, …).
+    pub export: ExportOptions,
+}
+
+impl Output {
+    /// `formats` into `dir`, laid out by the default options.
+    pub fn new(dir: impl Into<PathBuf>, formats: Vec<Format>) -> Output {
+        Output {
+            dir: dir.into(),
+            formats,
+            export: ExportOptions::default(),
+        }
+    }
 }
 
 /// Models loaded once, a pool sized once: takes any number of inputs in turn.
@@ -338,6 +351,7 @@ impl Pipeline {
             &output.dir,
             &output_stem(input),
             &output.formats,
+            &output.export,
         )?;
         for _ in &written {
             report.advance();

@@ -89,7 +89,9 @@ fn transcribe_through_the_api_with_progress() {
     // Export and read back through the API: the same transcript.
     let out = tempfile::tempdir().unwrap();
     let json = out.path().join("jfk.json");
-    assert!(spacescribe::export::write(&transcript, Format::Json, &json).unwrap());
+    assert!(
+        spacescribe::export::write(&transcript, Format::Json, &json, &Default::default()).unwrap()
+    );
     assert_eq!(Transcript::read_json(&json).unwrap(), transcript);
 }
 

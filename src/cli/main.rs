@@ -6,7 +6,7 @@
 mod bars;
 
 use clap::{Args, Parser, Subcommand};
-use spacescribe::export::parse_formats;
+use spacescribe::export::{ExportOptions, parse_formats, read_chapters};
 use spacescribe::models::{self, Quant};
 use spacescribe::{
     Error, ErrorKind, Models, Output, Pipeline, PipelineBuilder, Result, SpeakerCount,
@@ -64,9 +64,12 @@ struct TranscribeArgs {
     /// Output folder.
     #[arg(long, default_value = "out")]
     out: PathBuf,
-    /// Comma-separated formats: json,vtt,srt,txt,rttm (rttm only when speakers are known).
-    #[arg(long, default_value = "json,vtt,srt,txt,rttm")]
+    /// Comma-separated formats: json,vtt,srt,txt,rttm,podcast,chapters (rttm only
+    /// when speakers are known).
+    #[arg(long, default_value = DEFAULT_FORMATS)]
     formats: String,
+    #[command(flatten)]
+    export: ExportArgs,
     /// A whisper.cpp ggml model file [default: the pinned tiny.en in the models folder].
     #[arg(long)]
     model: Option<PathBuf>,
@@ -123,10 +126,42 @@ struct RenameArgs {
     /// Output folder [default: the folder of each transcript].
     #[arg(long)]
     out: Option<PathBuf>,
-    #[arg(long, default_value = "json,vtt,srt,txt,rttm")]
+    #[arg(long, default_value = DEFAULT_FORMATS)]
     formats: String,
     #[command(flatten)]
+    export: ExportArgs,
+    #[command(flatten)]
     speakers: SpeakerArgs,
+}
+
+/// Every format a transcript can be written in.
+const DEFAULT_FORMATS: &str = "json,vtt,srt,txt,rttm,podcast,chapters";
+
+/// How the formats lay the transcript out, shared by transcribe and rename.
+#[derive(Args)]
+struct ExportArgs {
+    /// Caption line length for VTT and SRT (42 is broadcast English; 32 is the
+    /// Podcasting 2.0 guidance for SRT).
+    #[arg(long, value_name = "N", default_value_t = 42, value_parser = clap::value_parser!(u16).range(16..=80))]
+    caption_chars: u16,
+    /// One segment per word in STEM.podcast.json instead of one per phrase.
+    #[arg(long)]
+    podcast_words: bool,
+    /// Chapters to keep: a file of `hh:mm:ss Title` lines; found chapters fill in between.
+    #[arg(long, value_name = "FILE")]
+    chapters: Option<PathBuf>,
+}
+
+impl ExportArgs {
+    fn options(&self) -> Result<ExportOptions> {
+        let mut options = ExportOptions::default();
+        options.captions.max_line_chars = usize::from(self.caption_chars);
+        options.podcast_words = self.podcast_words;
+        if let Some(file) = &self.chapters {
+            options.chapters = read_chapters(file)?;
+        }
+        Ok(options)
+    }
 }
 
 /// Speaker count and names, shared by transcribe, diarize and rename.
@@ -297,10 +332,8 @@ fn transcribe(args: TranscribeArgs, bars: bool) -> u8 {
             .beam_size(args.beam_size)
             .diarize(!args.no_diarize);
         let builder = args.speakers.apply(builder)?;
-        let output = Output {
-            dir: args.out.clone(),
-            formats: parse_formats(&args.formats)?,
-        };
+        let mut output = Output::new(&args.out, parse_formats(&args.formats)?);
+        output.export = args.export.options()?;
         Ok((builder.build()?, output))
     })();
     match built {
@@ -315,10 +348,7 @@ fn diarize(args: DiarizeArgs, bars: bool) -> u8 {
     let built = (|| {
         let models = Models::locate(args.run.models_dir.as_deref())?;
         let builder = pipeline_builder(models, &args.run, bars).transcription(false);
-        let output = Output {
-            dir: args.out.clone(),
-            formats: parse_formats(&args.formats)?,
-        };
+        let output = Output::new(&args.out, parse_formats(&args.formats)?);
         Ok((args.speakers.apply(builder)?.build()?, output))
     })();
     match built {
@@ -357,6 +387,7 @@ fn for_each_input(inputs: &[PathBuf], work: impl Fn(&Path) -> Result<Vec<PathBuf
 fn rename(args: RenameArgs) -> Result<()> {
     let names = args.speakers.names()?;
     let formats = parse_formats(&args.formats)?;
+    let options = args.export.options()?;
     for json in &args.transcripts {
         let out = args.out.clone().unwrap_or_else(|| {
             json.parent()
@@ -366,7 +397,7 @@ fn rename(args: RenameArgs) -> Result<()> {
         let mut transcript = Transcript::read_json(json)?;
         spacescribe::rename(&mut transcript, &names)?;
         let stem = spacescribe::output_stem(json);
-        spacescribe::export::write_all(&transcript, &out, &stem, &formats)?;
+        spacescribe::export::write_all(&transcript, &out, &stem, &formats, &options)?;
     }
     Ok(())
 }

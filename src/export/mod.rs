@@ -1,13 +1,19 @@
 //! Export: the transcript model rendered into the formats people publish and
-//! archive with (JSON, WebVTT, SRT, plain text, RTTM), each written atomically.
+//! archive with (JSON, WebVTT, SRT, plain text, RTTM, the Podcasting 2.0 transcript
+//! and chapters), each written atomically, laid out by [`ExportOptions`].
 
+mod chapters;
 mod cues;
 mod json;
+mod podcast;
 mod rttm;
 mod srt;
 mod text;
 mod timefmt;
 mod vtt;
+
+pub use chapters::{Chapter, read_chapters};
+pub use cues::CaptionStyle;
 
 use crate::atomic::write_bytes_atomic;
 use crate::error::{Error, Result};
@@ -15,44 +21,83 @@ use crate::transcript::{Transcript, Word};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-/// An output format; the file extension is its name.
+/// An output format, named as `--formats` takes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Format {
     Json,
     Vtt,
     Srt,
     Txt,
     Rttm,
+    /// Podcasting 2.0 transcript JSON (`STEM.podcast.json`).
+    Podcast,
+    /// Podcasting 2.0 chapters JSON (`STEM.chapters.json`).
+    Chapters,
+}
+
+/// How the exporters lay a transcript out: what a publisher chooses.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ExportOptions {
+    /// Limits of the caption cues (VTT, SRT, the podcast transcript's phrases).
+    pub captions: CaptionStyle,
+    /// One podcast transcript segment per word instead of per phrase.
+    pub podcast_words: bool,
+    /// Chapters the user gives; found chapters fill in between them.
+    pub chapters: Vec<Chapter>,
 }
 
 impl Format {
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 7] = [
         Format::Json,
         Format::Vtt,
         Format::Srt,
         Format::Txt,
         Format::Rttm,
+        Format::Podcast,
+        Format::Chapters,
     ];
 
-    pub fn extension(self) -> &'static str {
+    /// The name `--formats` takes.
+    pub fn name(self) -> &'static str {
         match self {
             Format::Json => "json",
             Format::Vtt => "vtt",
             Format::Srt => "srt",
             Format::Txt => "txt",
             Format::Rttm => "rttm",
+            Format::Podcast => "podcast",
+            Format::Chapters => "chapters",
+        }
+    }
+
+    /// What follows the stem in the file name.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Podcast => "podcast.json",
+            Format::Chapters => "chapters.json",
+            other => other.name(),
         }
     }
 
     /// Renders the transcript; `None` when the format has nothing to say
     /// (RTTM without speakers).
-    pub fn render(self, transcript: &Transcript, uri: &str) -> Option<String> {
+    pub fn render(
+        self,
+        transcript: &Transcript,
+        uri: &str,
+        options: &ExportOptions,
+    ) -> Option<String> {
+        let style = &options.captions;
         match self {
             Format::Json => Some(json::render(transcript)),
-            Format::Vtt => Some(vtt::render(transcript)),
-            Format::Srt => Some(srt::render(transcript)),
+            Format::Vtt => Some(vtt::render(transcript, style)),
+            Format::Srt => Some(srt::render(transcript, style)),
             Format::Txt => Some(text::render(transcript)),
             Format::Rttm => rttm::render(transcript, uri),
+            Format::Podcast => Some(podcast::render(transcript, style, options.podcast_words)),
+            Format::Chapters => Some(chapters::render(transcript, &options.chapters)),
         }
     }
 }
@@ -63,10 +108,12 @@ impl FromStr for Format {
     fn from_str(s: &str) -> Result<Self> {
         Format::ALL
             .into_iter()
-            .find(|f| f.extension().eq_ignore_ascii_case(s.trim()))
+            .find(|f| f.name().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| {
+                let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
                 Error::Usage(format!(
-                    "unknown format '{s}' (choose from json, vtt, srt, txt, rttm)"
+                    "unknown format '{s}' (choose from {})",
+                    names.join(", ")
                 ))
             })
     }
@@ -113,11 +160,12 @@ pub fn write_all(
     out_dir: &Path,
     stem: &str,
     formats: &[Format],
+    options: &ExportOptions,
 ) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for &format in formats {
         let path = out_dir.join(format!("{stem}.{}", format.extension()));
-        if write(transcript, format, &path)? {
+        if write(transcript, format, &path, options)? {
             written.push(path);
         }
     }
@@ -127,11 +175,16 @@ pub fn write_all(
 /// Writes `transcript` as `format` to `path`, atomically (never a half-written file).
 /// Returns `false`, writing nothing, when the format has nothing to say (RTTM of a
 /// transcript without speakers). The RTTM's recording id is the file's stem.
-pub fn write(transcript: &Transcript, format: Format, path: &Path) -> Result<bool> {
+pub fn write(
+    transcript: &Transcript,
+    format: Format,
+    path: &Path,
+    options: &ExportOptions,
+) -> Result<bool> {
     let uri = path
         .file_stem()
         .map_or_else(|| "transcript".into(), |s| s.to_string_lossy());
-    match format.render(transcript, &uri) {
+    match format.render(transcript, &uri, options) {
         Some(body) => write_bytes_atomic(path, body.as_bytes()).map(|()| true),
         None => Ok(false),
     }
@@ -250,20 +303,39 @@ mod tests {
     #[test]
     fn formats_parse_and_reject_unknown() {
         assert_eq!(
-            parse_formats("json, VTT,srt").unwrap(),
-            vec![Format::Json, Format::Vtt, Format::Srt]
+            parse_formats("json, VTT,srt,podcast").unwrap(),
+            vec![Format::Json, Format::Vtt, Format::Srt, Format::Podcast]
         );
+        assert!(parse_formats("podcast.json").is_err());
         assert!(parse_formats("json,docx").is_err());
     }
 
     #[test]
     fn write_all_skips_rttm_without_speakers() {
         let dir = tempfile::tempdir().unwrap();
-        let written = write_all(&fixture::no_speakers(), dir.path(), "x", &Format::ALL).unwrap();
+        let options = ExportOptions::default();
+        let written = write_all(
+            &fixture::no_speakers(),
+            dir.path(),
+            "x",
+            &Format::ALL,
+            &options,
+        )
+        .unwrap();
         let names: Vec<_> = written
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, ["x.json", "x.vtt", "x.srt", "x.txt"]);
+        assert_eq!(
+            names,
+            [
+                "x.json",
+                "x.vtt",
+                "x.srt",
+                "x.txt",
+                "x.podcast.json",
+                "x.chapters.json"
+            ]
+        );
     }
 }

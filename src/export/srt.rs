@@ -1,12 +1,23 @@
 //! SubRip captions, with a `Name:` prefix where the speaker changes.
 
-use super::cues::build_cues;
+use super::cues::{CaptionStyle, Decoration, build_cues};
 use super::timefmt::clock_millis;
 use crate::transcript::Transcript;
 
-pub(crate) fn render(transcript: &Transcript) -> String {
+/// What SRT shows around crosstalk; its width counts toward the line limit.
+const OVERLAP_OPEN: &str = "[overlap: ";
+const OVERLAP_CLOSE: &str = "]";
+
+pub(crate) fn render(transcript: &Transcript, style: &CaptionStyle) -> String {
+    let decoration = Decoration {
+        speaker_prefix: true,
+        overlap_mark_chars: OVERLAP_OPEN.len() + OVERLAP_CLOSE.len(),
+    };
     let mut out = String::new();
-    for (index, cue) in build_cues(transcript).into_iter().enumerate() {
+    for (index, cue) in build_cues(transcript, style, decoration)
+        .into_iter()
+        .enumerate()
+    {
         if index > 0 {
             out.push('\n');
         }
@@ -16,7 +27,10 @@ pub(crate) fn render(transcript: &Transcript) -> String {
             clock_millis(cue.start, ','),
             clock_millis(cue.end, ',')
         ));
-        let mut lines = cue.text(|w| w.word.clone(), |t| format!("[overlap: {t}]"));
+        let mut lines = cue.text(
+            |w| w.word.clone(),
+            |t| format!("{OVERLAP_OPEN}{t}{OVERLAP_CLOSE}"),
+        );
         if let (Some(name), true) = (&cue.speaker, cue.speaker_changed) {
             lines[0] = format!("{name}: {}", lines[0]);
         }
@@ -33,7 +47,7 @@ mod tests {
 
     #[test]
     fn numbered_cues_with_speaker_prefix() {
-        let srt = render(&fixture::two_speakers());
+        let srt = render(&fixture::two_speakers(), &CaptionStyle::default());
         assert!(
             srt.starts_with("1\n00:00:01,000 --> 00:00:03,000\nAnn <host>: Tom & <Jerry>\n\n2\n")
         );

@@ -1,7 +1,7 @@
 //! WebVTT with `<v Name>` voice spans (W3C WebVTT; what Apple Podcasts and the
 //! Podcasting 2.0 transcript spec ingest).
 
-use super::cues::build_cues;
+use super::cues::{CaptionStyle, Decoration, build_cues};
 use super::timefmt::clock_millis;
 use crate::transcript::Transcript;
 
@@ -12,9 +12,10 @@ pub(crate) fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-pub(crate) fn render(transcript: &Transcript) -> String {
+pub(crate) fn render(transcript: &Transcript, style: &CaptionStyle) -> String {
     let mut out = String::from("WEBVTT\n");
-    for cue in build_cues(transcript) {
+    // Voice spans and class spans are markup, not text a viewer reads.
+    for cue in build_cues(transcript, style, Decoration::default()) {
         out.push('\n');
         out.push_str(&format!(
             "{} --> {}\n",
@@ -41,7 +42,7 @@ mod tests {
 
     #[test]
     fn voice_spans_and_escaping() {
-        let vtt = render(&fixture::two_speakers());
+        let vtt = render(&fixture::two_speakers(), &CaptionStyle::default());
         assert!(vtt.starts_with("WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n"));
         assert!(vtt.contains("<v Ann &lt;host&gt;>Tom &amp; &lt;Jerry&gt;\n"));
         assert!(vtt.contains("01:01:01.500 --> 01:01:03.000\n<v Bob>Hi there.\n"));
@@ -49,7 +50,7 @@ mod tests {
 
     #[test]
     fn no_voice_span_without_speakers() {
-        let vtt = render(&fixture::no_speakers());
+        let vtt = render(&fixture::no_speakers(), &CaptionStyle::default());
         assert!(vtt.contains("\nTom &amp; &lt;Jerry&gt;\n"));
         assert!(!vtt.contains("<v"));
     }
