@@ -110,7 +110,7 @@ pub(crate) fn build_cues(
             });
         }
     }
-    settle_times(&mut cues, style, decoration);
+    settle_times(&mut cues, style);
     cues
 }
 
@@ -197,9 +197,9 @@ impl Planner<'_> {
         if !single && speech > self.style.max_seconds {
             return None;
         }
-        // The speaker label is read at a glance, not at the pace of the words: reading
-        // speed counts the words only.
-        let chars = visible_chars(words, self.decoration);
+        // The speaker label and crosstalk marks are read at a glance, not at the pace
+        // of the words: reading speed counts the words only.
+        let chars = visible_chars(words, Decoration::default());
         if !single && wrap(words, prefix, self.style, self.decoration).is_none() {
             return None;
         }
@@ -282,11 +282,13 @@ fn wrap(
                 }
                 let slack = width(begin..end) as f64 - target;
                 let joint = if end < n {
-                    line_break_cost(&words[end - 1])
+                    line_break_cost(&words[end - 1], &words[end])
                 } else {
                     0.0
                 };
-                let cost = best[k - 1][begin] + slack * slack / 4.0 + joint;
+                // Balance matters, but less than breaking where the phrase does: 6
+                // characters off balance on both lines cost as much as one mid-phrase break.
+                let cost = best[k - 1][begin] + slack * slack / 9.0 + joint;
                 if cost < best[k][end] {
                     best[k][end] = cost;
                     from[k][end] = begin;
@@ -334,14 +336,18 @@ fn break_cost(last: &Word, next: Option<&Word>) -> f64 {
     cost
 }
 
-/// How bad it is to break a line after `word`, inside one cue.
-fn line_break_cost(word: &Word) -> f64 {
-    if ends_sentence(&word.word) || ends_clause(&word.word) {
+/// How bad it is to break a line between `last` and `next`, inside one cue: free after
+/// punctuation, cheap where a phrase begins (a conjunction, a preposition, an
+/// article), dear inside a phrase, dearest after a word that binds to the next.
+fn line_break_cost(last: &Word, next: &Word) -> f64 {
+    if ends_sentence(&last.word) || ends_clause(&last.word) {
         0.0
-    } else if binds_to_next(&word.word) {
+    } else if binds_to_next(&last.word) {
         30.0
+    } else if is_conjunction(&next.word) || binds_to_next(&next.word) {
+        2.0
     } else {
-        3.0
+        8.0
     }
 }
 
@@ -389,7 +395,7 @@ pub(crate) fn binds_to_next(word: &str) -> bool {
 /// Puts the cues on the clock: each starts no earlier than the one before, is held as
 /// long as it should be read (within the next cue's start), ends before the next starts,
 /// and a gap under two frames is closed.
-fn settle_times(cues: &mut [Cue], style: &CaptionStyle, decoration: Decoration) {
+fn settle_times(cues: &mut [Cue], style: &CaptionStyle) {
     for i in 1..cues.len() {
         // Word times from one mixed track can overlap by a few milliseconds at a seam.
         cues[i].start = cues[i].start.max(cues[i - 1].start);
@@ -397,7 +403,11 @@ fn settle_times(cues: &mut [Cue], style: &CaptionStyle, decoration: Decoration) 
     for i in 0..cues.len() {
         let room = cues.get(i + 1).map(|c| c.start);
         let cue = &cues[i];
-        let chars: usize = cue.lines.iter().map(|l| visible_chars(l, decoration)).sum();
+        let chars: usize = cue
+            .lines
+            .iter()
+            .map(|l| visible_chars(l, Decoration::default()))
+            .sum();
         let mut end = display_seconds(cue.start, cue.speech_end, chars, room, style);
         if let Some(next) = room {
             end = end.min(next);
