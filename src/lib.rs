@@ -45,6 +45,7 @@ mod naming;
 mod normalize;
 mod pipeline;
 mod progress;
+pub mod quote;
 mod speech;
 mod transcribe;
 pub mod transcript;

@@ -6,13 +6,14 @@
 mod bars;
 
 use clap::{Args, Parser, Subcommand};
-use spacescribe::export::{ExportOptions, parse_formats, read_chapters};
+use spacescribe::export::{ExportOptions, offset_millis, parse_formats, read_chapters};
 use spacescribe::models::{self, Quant};
+use spacescribe::quote::{Difference, Quote, QuoteQuery, Source, find_quotes};
 use spacescribe::{
     Error, ErrorKind, Models, Output, Pipeline, PipelineBuilder, Result, SpeakerCount,
     SpeakerNames, Transcript,
 };
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -42,6 +43,9 @@ enum Command {
     Diarize(DiarizeArgs),
     /// Put new names on the speakers of finished transcripts (no transcribing again).
     Rename(RenameArgs),
+    /// Find a quote in finished transcripts: the passage, its speaker, its times on the
+    /// recording and the clock, each word's confidence, the differences, a citation.
+    Quote(QuoteArgs),
     /// Decode and normalize one input to the 16 kHz mono WAV the pipeline uses.
     Decode {
         input: PathBuf,
@@ -116,6 +120,24 @@ struct RunArgs {
     /// ~/.local/share/spacescribe/models, else the checkout's models/].
     #[arg(long, value_name = "DIR")]
     models_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct QuoteArgs {
+    /// The words as you remember them.
+    text: String,
+    /// Transcript JSON files written by `spacescribe transcribe`.
+    #[arg(required = true)]
+    transcripts: Vec<PathBuf>,
+    /// Only passages this speaker says (name or speaker id).
+    #[arg(long)]
+    speaker: Option<String>,
+    /// How many passages to show, best first.
+    #[arg(long, default_value_t = 3)]
+    top: usize,
+    /// Print JSON for other tools instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -253,6 +275,7 @@ fn main() -> ExitCode {
         Command::Transcribe(args) => transcribe(args, bars),
         Command::Diarize(args) => diarize(args, bars),
         Command::Rename(args) => report(rename(args)),
+        Command::Quote(args) => report(quote(args)),
         Command::Decode {
             input,
             out,
@@ -400,6 +423,103 @@ fn rename(args: RenameArgs) -> Result<()> {
         spacescribe::export::write_all(&transcript, &out, &stem, &formats, &options)?;
     }
     Ok(())
+}
+
+fn quote(args: QuoteArgs) -> Result<()> {
+    let transcripts = args
+        .transcripts
+        .iter()
+        .map(|path| Transcript::read_json(path))
+        .collect::<Result<Vec<_>>>()?;
+    let sources: Vec<Source> = args
+        .transcripts
+        .iter()
+        .zip(&transcripts)
+        .map(|(file, transcript)| Source { file, transcript })
+        .collect();
+    let mut query = QuoteQuery::new(&args.text).top(args.top);
+    if let Some(speaker) = &args.speaker {
+        query = query.speaker(speaker);
+    }
+    let quotes = find_quotes(&query, &sources);
+    let text = if args.json {
+        serde_json::to_string_pretty(&quotes).expect("quotes serialize") + "\n"
+    } else {
+        if quotes.is_empty() {
+            eprintln!("spacescribe: no passage matches");
+        }
+        let shown: Vec<String> = quotes
+            .iter()
+            .enumerate()
+            .map(|(n, q)| show_quote(n + 1, q))
+            .collect();
+        shown.concat()
+    };
+    // A reader that stops early (`| head`) is not an error worth a message.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(())
+}
+
+/// A quote for a reader: where, who, the words as said (doubtful ones `(?)`, crosstalk
+/// `[overlap: …]`), each word's confidence, what differs from what was typed, a citation.
+fn show_quote(n: usize, q: &Quote) -> String {
+    let clock = q
+        .wall_clock
+        .as_deref()
+        .map(|c| format!("  (clock {c})"))
+        .unwrap_or_default();
+    let said: Vec<String> = q
+        .words
+        .iter()
+        .map(|w| {
+            let word = if w.is_uncertain() {
+                format!("{}(?)", w.word)
+            } else {
+                w.word.clone()
+            };
+            if w.overlap {
+                format!("[overlap: {word}]")
+            } else {
+                word
+            }
+        })
+        .collect();
+    let confidence: Vec<String> = q
+        .words
+        .iter()
+        .map(|w| format!("{} {:.2}", w.word, w.probability))
+        .collect();
+    let differences = if q.differences.is_empty() {
+        "none: said as typed".to_string()
+    } else {
+        q.differences
+            .iter()
+            .map(|d| match d {
+                Difference::Changed { typed, said } => {
+                    format!("typed \"{typed}\", said \"{said}\"")
+                }
+                Difference::NotSaid { typed } => format!("typed \"{typed}\", not said"),
+                Difference::NotTyped { said } => format!("said \"{said}\", not typed"),
+                _ => format!("{d:?}"),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    format!(
+        "[{n}] score {:.2}  {}  {}\n    {} - {}{clock}\n    said:        {}\n    confidence:  {}\n    differences: {differences}\n    cite:        {}\n",
+        q.score,
+        q.file.display(),
+        if q.speaker.is_empty() {
+            "(no speakers)"
+        } else {
+            &q.speaker
+        },
+        offset_millis(q.start),
+        offset_millis(q.end),
+        said.join(" "),
+        confidence.join(" · "),
+        q.citation,
+    )
 }
 
 fn decode(input: &Path, out: &Path, threads: Option<usize>) -> Result<()> {

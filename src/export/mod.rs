@@ -146,6 +146,11 @@ pub(crate) fn join_words(
     parts.join(" ")
 }
 
+/// A time on the recording as the formats print it: `hh:mm:ss.mmm`.
+pub fn offset_millis(seconds: f64) -> String {
+    timefmt::clock_millis(seconds, '.')
+}
+
 /// Parses a comma-separated list such as `json,vtt`.
 pub fn parse_formats(list: &str) -> Result<Vec<Format>> {
     list.split(',')
