@@ -86,10 +86,11 @@ fn quotes_typed_with_errors_are_found_timed_and_cited() {
     let citation = best["citation"].as_str().unwrap();
     assert!(citation.contains("in the recording)"), "{citation}");
     assert!(citation.contains("2024-08-13 00:00:3"), "{citation}");
-    let title = read_json(&sample("space/metadata.json"))["title"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let title =
+        read_json(&sample("space/metadata.json"))["data"]["audioSpace"]["metadata"]["title"]
+            .as_str()
+            .unwrap()
+            .to_string();
     assert!(citation.contains(&title), "{citation}");
 
     // Callum: "Does reusing the booster actually make launches cheaper for customers?",
