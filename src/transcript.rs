@@ -235,6 +235,20 @@ impl Transcript {
         self.segments.iter().flat_map(|s| s.words.iter())
     }
 
+    /// All words in time order, each with the speaker who said it: its own, else its
+    /// segment's.
+    pub fn attributed_words(&self) -> Vec<Word> {
+        self.segments
+            .iter()
+            .flat_map(|segment| {
+                segment.words.iter().map(|w| Word {
+                    speaker: w.speaker.clone().or_else(|| segment.speaker.clone()),
+                    ..w.clone()
+                })
+            })
+            .collect()
+    }
+
     /// The wall-clock time `seconds` into the recording, when the input says when it
     /// started (to the millisecond, in the start's own time zone).
     pub fn wall_clock_at(&self, seconds: f64) -> Option<chrono::DateTime<chrono::FixedOffset>> {

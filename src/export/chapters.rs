@@ -101,13 +101,10 @@ pub(crate) fn render(transcript: &Transcript, user: &[Chapter]) -> String {
             ..c
         })
         .collect();
-    let file = File {
+    super::json::pretty(&File {
         version: "1.2.0",
         chapters,
-    };
-    let mut text = serde_json::to_string_pretty(&file).expect("chapters serialize");
-    text.push('\n');
-    text
+    })
 }
 
 /// The chapters of a transcript: the user's, with the ones found in the words between.

@@ -75,7 +75,7 @@ pub(crate) fn build_cues(
     style: &CaptionStyle,
     decoration: Decoration,
 ) -> Vec<Cue> {
-    let words = speaker_words(transcript);
+    let words = transcript.attributed_words();
     let mut cues: Vec<Cue> = Vec::new();
     for range in runs(&words) {
         let next_start = words.get(range.end).map(|w| w.start);
@@ -112,20 +112,6 @@ pub(crate) fn build_cues(
     }
     settle_times(&mut cues, style);
     cues
-}
-
-/// Every word with the speaker it was said by (the word's own, else its segment's).
-fn speaker_words(transcript: &Transcript) -> Vec<Word> {
-    transcript
-        .segments
-        .iter()
-        .flat_map(|segment| {
-            segment.words.iter().map(|w| Word {
-                speaker: w.speaker.clone().or_else(|| segment.speaker.clone()),
-                ..w.clone()
-            })
-        })
-        .collect()
 }
 
 /// Splits the words where the speaker changes or a long pause falls; whisper's own

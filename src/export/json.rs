@@ -4,7 +4,13 @@
 use crate::transcript::Transcript;
 
 pub(crate) fn render(transcript: &Transcript) -> String {
-    let mut text = serde_json::to_string_pretty(transcript).expect("transcript serializes");
+    pretty(transcript)
+}
+
+/// Pretty JSON ending in a newline, as every JSON file here is written. Only types
+/// of this crate come here, and they always serialize.
+pub(crate) fn pretty(value: &impl serde::Serialize) -> String {
+    let mut text = serde_json::to_string_pretty(value).expect("our types serialize");
     text.push('\n');
     text
 }

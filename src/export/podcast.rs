@@ -34,13 +34,10 @@ pub(crate) fn render(transcript: &Transcript, style: &CaptionStyle, per_word: bo
     } else {
         phrase_segments(transcript, style)
     };
-    let file = File {
+    super::json::pretty(&File {
         version: "1.0.0",
         segments,
-    };
-    let mut text = serde_json::to_string_pretty(&file).expect("podcast transcript serializes");
-    text.push('\n');
-    text
+    })
 }
 
 /// One segment per caption cue, timed by its speech (not by how long a caption stays).

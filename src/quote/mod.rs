@@ -116,7 +116,7 @@ fn quotes_in(
     source: &Source,
 ) -> Vec<Quote> {
     let transcript = source.transcript;
-    let all: Vec<Word> = speaker_words(transcript);
+    let all: Vec<Word> = transcript.attributed_words();
     let said_tokens = words::tokens(all.iter().map(|w| w.word.as_str()));
     let said: Vec<String> = said_tokens.iter().map(|(t, _)| t.clone()).collect();
     let by_speaker = |range: &std::ops::Range<usize>| {
@@ -131,20 +131,6 @@ fn quotes_in(
             let words = all[word_range(&said_tokens, &a.said)].to_vec();
             let differences = differences(&a.steps, typed_origin, typed_words, &said_tokens, &all);
             quote(source, a.score, words, differences)
-        })
-        .collect()
-}
-
-/// Every word with the speaker it was said by (its own, else its segment's).
-fn speaker_words(transcript: &Transcript) -> Vec<Word> {
-    transcript
-        .segments
-        .iter()
-        .flat_map(|s| {
-            s.words.iter().map(|w| Word {
-                speaker: w.speaker.clone().or_else(|| s.speaker.clone()),
-                ..w.clone()
-            })
         })
         .collect()
 }
