@@ -9,7 +9,7 @@
 //!   -> diarize::Diarizer                (speaker turns, overlaps, voiceprints)
 //!   -> assign::assign_speakers          (words -> segments, speakers)
 //!   -> naming                           (user map, voiceprints, roster handles)
-//!   -> export::write_all                (json, vtt, srt, txt, rttm)
+//!   -> export::write_all                (json, vtt, srt, txt, rttm, html)
 //! ```
 //!
 //! Every stage runs inside the pipeline's own rayon pool, so the thread count the
@@ -20,7 +20,7 @@ use crate::assign::{SpeakerTimeline, assign_speakers};
 use crate::audio::{Audio, seconds};
 use crate::diarize::{Diarization, DiarizeParams, Diarizer, SpeakerCount, SpeakerTurn};
 use crate::error::{Error, Result};
-use crate::export::{self, Format};
+use crate::export::{self, Format, Page};
 use crate::models::{self, Models};
 use crate::naming::{self, Naming, SpeakerNames};
 use crate::normalize::{self, LoadedRecording};
@@ -164,6 +164,8 @@ pub struct Output {
     /// The folder (created if missing); it also holds the spill file and resume cache.
     pub dir: PathBuf,
     pub formats: Vec<Format>,
+    /// The HTML page's settings (its audio URL).
+    pub page: Page,
 }
 
 /// Models loaded once, a pool sized once: takes any number of inputs in turn.
@@ -338,6 +340,7 @@ impl Pipeline {
             &output.dir,
             &output_stem(input),
             &output.formats,
+            &output.page,
         )?;
         for _ in &written {
             report.advance();

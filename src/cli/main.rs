@@ -6,7 +6,7 @@
 mod bars;
 
 use clap::{Args, Parser, Subcommand};
-use spacescribe::export::parse_formats;
+use spacescribe::export::{Page, parse_formats};
 use spacescribe::models::{self, Quant};
 use spacescribe::{
     Error, ErrorKind, Models, Output, Pipeline, PipelineBuilder, Result, SpeakerCount,
@@ -64,9 +64,11 @@ struct TranscribeArgs {
     /// Output folder.
     #[arg(long, default_value = "out")]
     out: PathBuf,
-    /// Comma-separated formats: json,vtt,srt,txt,rttm (rttm only when speakers are known).
-    #[arg(long, default_value = "json,vtt,srt,txt,rttm")]
+    /// Comma-separated formats: json,vtt,srt,txt,rttm,html (rttm only when speakers are known).
+    #[arg(long, default_value = "json,vtt,srt,txt,rttm,html")]
     formats: String,
+    #[command(flatten)]
+    page: PageArgs,
     /// A whisper.cpp ggml model file [default: the pinned tiny.en in the models folder].
     #[arg(long)]
     model: Option<PathBuf>,
@@ -123,10 +125,32 @@ struct RenameArgs {
     /// Output folder [default: the folder of each transcript].
     #[arg(long)]
     out: Option<PathBuf>,
-    #[arg(long, default_value = "json,vtt,srt,txt,rttm")]
+    #[arg(long, default_value = "json,vtt,srt,txt,rttm,html")]
     formats: String,
     #[command(flatten)]
+    page: PageArgs,
+    #[command(flatten)]
     speakers: SpeakerArgs,
+}
+
+/// The HTML page's settings, shared by transcribe and rename.
+#[derive(Args)]
+struct PageArgs {
+    /// Where the page's player gets the audio once published: an http(s) URL or a path
+    /// relative to the page [default: the recording, from the page's folder].
+    #[arg(long, value_name = "URL")]
+    audio_url: Option<String>,
+}
+
+impl PageArgs {
+    /// Checked before any work, so a refused URL costs no transcribing.
+    fn page(&self) -> Result<Page> {
+        let page = Page {
+            audio_url: self.audio_url.clone(),
+        };
+        page.check()?;
+        Ok(page)
+    }
 }
 
 /// Speaker count and names, shared by transcribe, diarize and rename.
@@ -300,6 +324,7 @@ fn transcribe(args: TranscribeArgs, bars: bool) -> u8 {
         let output = Output {
             dir: args.out.clone(),
             formats: parse_formats(&args.formats)?,
+            page: args.page.page()?,
         };
         Ok((builder.build()?, output))
     })();
@@ -318,6 +343,7 @@ fn diarize(args: DiarizeArgs, bars: bool) -> u8 {
         let output = Output {
             dir: args.out.clone(),
             formats: parse_formats(&args.formats)?,
+            page: Page::default(),
         };
         Ok((args.speakers.apply(builder)?.build()?, output))
     })();
@@ -357,6 +383,7 @@ fn for_each_input(inputs: &[PathBuf], work: impl Fn(&Path) -> Result<Vec<PathBuf
 fn rename(args: RenameArgs) -> Result<()> {
     let names = args.speakers.names()?;
     let formats = parse_formats(&args.formats)?;
+    let page = args.page.page()?;
     for json in &args.transcripts {
         let out = args.out.clone().unwrap_or_else(|| {
             json.parent()
@@ -366,7 +393,7 @@ fn rename(args: RenameArgs) -> Result<()> {
         let mut transcript = Transcript::read_json(json)?;
         spacescribe::rename(&mut transcript, &names)?;
         let stem = spacescribe::output_stem(json);
-        spacescribe::export::write_all(&transcript, &out, &stem, &formats)?;
+        spacescribe::export::write_all(&transcript, &out, &stem, &formats, &page)?;
     }
     Ok(())
 }

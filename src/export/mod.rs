@@ -1,13 +1,19 @@
 //! Export: the transcript model rendered into the formats people publish and
-//! archive with (JSON, WebVTT, SRT, plain text, RTTM), each written atomically.
+//! archive with (JSON, WebVTT, SRT, plain text, RTTM, an HTML transcript page), each
+//! written atomically.
 
 mod cues;
+mod html;
 mod json;
+mod page_audio;
 mod rttm;
 mod srt;
 mod text;
 mod timefmt;
 mod vtt;
+mod wallclock;
+
+pub use html::Page;
 
 use crate::atomic::write_bytes_atomic;
 use crate::error::{Error, Result};
@@ -23,15 +29,18 @@ pub enum Format {
     Srt,
     Txt,
     Rttm,
+    /// A self-contained transcript page to publish beside the audio.
+    Html,
 }
 
 impl Format {
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::Json,
         Format::Vtt,
         Format::Srt,
         Format::Txt,
         Format::Rttm,
+        Format::Html,
     ];
 
     pub fn extension(self) -> &'static str {
@@ -41,18 +50,20 @@ impl Format {
             Format::Srt => "srt",
             Format::Txt => "txt",
             Format::Rttm => "rttm",
+            Format::Html => "html",
         }
     }
 
     /// Renders the transcript; `None` when the format has nothing to say
-    /// (RTTM without speakers).
-    pub fn render(self, transcript: &Transcript, uri: &str) -> Option<String> {
+    /// (RTTM without speakers). `page` sets up the HTML page.
+    pub fn render(self, transcript: &Transcript, uri: &str, page: &Page) -> Option<String> {
         match self {
             Format::Json => Some(json::render(transcript)),
             Format::Vtt => Some(vtt::render(transcript)),
             Format::Srt => Some(srt::render(transcript)),
             Format::Txt => Some(text::render(transcript)),
             Format::Rttm => rttm::render(transcript, uri),
+            Format::Html => Some(html::render(transcript, page)),
         }
     }
 }
@@ -66,7 +77,7 @@ impl FromStr for Format {
             .find(|f| f.extension().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| {
                 Error::Usage(format!(
-                    "unknown format '{s}' (choose from json, vtt, srt, txt, rttm)"
+                    "unknown format '{s}' (choose from json, vtt, srt, txt, rttm, html)"
                 ))
             })
     }
@@ -113,11 +124,12 @@ pub fn write_all(
     out_dir: &Path,
     stem: &str,
     formats: &[Format],
+    page: &Page,
 ) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for &format in formats {
         let path = out_dir.join(format!("{stem}.{}", format.extension()));
-        if write(transcript, format, &path)? {
+        if write_with(transcript, format, &path, page)? {
             written.push(path);
         }
     }
@@ -126,12 +138,25 @@ pub fn write_all(
 
 /// Writes `transcript` as `format` to `path`, atomically (never a half-written file).
 /// Returns `false`, writing nothing, when the format has nothing to say (RTTM of a
-/// transcript without speakers). The RTTM's recording id is the file's stem.
+/// transcript without speakers). The RTTM's recording id is the file's stem; an
+/// HTML page plays the recording from where it lies (see [`Page`]).
 pub fn write(transcript: &Transcript, format: Format, path: &Path) -> Result<bool> {
+    write_with(transcript, format, path, &Page::default())
+}
+
+fn write_with(transcript: &Transcript, format: Format, path: &Path, page: &Page) -> Result<bool> {
     let uri = path
         .file_stem()
         .map_or_else(|| "transcript".into(), |s| s.to_string_lossy());
-    match format.render(transcript, &uri) {
+    // Only here is the page's folder known: its player's path to the recording starts there.
+    let page = match format {
+        Format::Html => {
+            let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+            page.placed_in(transcript, folder.unwrap_or(Path::new(".")))?
+        }
+        _ => page.clone(),
+    };
+    match format.render(transcript, &uri, &page) {
         Some(body) => write_bytes_atomic(path, body.as_bytes()).map(|()| true),
         None => Ok(false),
     }
@@ -259,11 +284,18 @@ mod tests {
     #[test]
     fn write_all_skips_rttm_without_speakers() {
         let dir = tempfile::tempdir().unwrap();
-        let written = write_all(&fixture::no_speakers(), dir.path(), "x", &Format::ALL).unwrap();
+        let written = write_all(
+            &fixture::no_speakers(),
+            dir.path(),
+            "x",
+            &Format::ALL,
+            &Page::default(),
+        )
+        .unwrap();
         let names: Vec<_> = written
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, ["x.json", "x.vtt", "x.srt", "x.txt"]);
+        assert_eq!(names, ["x.json", "x.vtt", "x.srt", "x.txt", "x.html"]);
     }
 }
