@@ -300,8 +300,8 @@ fn push_player(html: &mut String, transcript: &Transcript, page: &Page) {
             escape(url)
         )),
         None => html.push_str(&format!(
-            "<audio id=\"player\" controls preload=\"none\"></audio>\n<p class=\"note\" id=\"no-audio\">{}</p>\n",
-            escape(&page_audio::why_no_audio(
+            "<audio id=\"player\" controls preload=\"none\"></audio>\n<p class=\"note\" id=\"no-audio\">No audio: {}; write the page again with <code>--audio-url URL</code> (the published audio, or its path relative to this page).</p>\n",
+            escape(page_audio::why_no_audio(
                 &transcript.source,
                 page.audio_url.as_deref()
             ))
@@ -379,7 +379,7 @@ fn push_turn(html: &mut String, view: &View, segments: &[Segment]) {
     ));
     if let Some(clock) = view.clock {
         html.push_str(&format!(
-            " <time class=\"wall\" datetime=\"{}\">{}</time>",
+            " <time class=\"wall\" datetime=\"{}\" title=\"wall-clock time\">{}</time>",
             escape(&clock.rfc3339(start)),
             clock.time_of_day(start)
         ));
@@ -554,7 +554,7 @@ mod tests {
         assert_eq!(page.check().unwrap_err().kind(), crate::ErrorKind::Usage);
         let html = render(&fixture::two_speakers(), &page);
         assert!(!html.contains("javascript:"));
-        assert!(html.contains("The audio URL given was refused"));
+        assert!(html.contains("No audio: the audio URL given was refused"));
     }
 
     #[test]
@@ -565,7 +565,7 @@ mod tests {
         t.segments[1].words[0].overlap = true;
         let page = render(&t, &Page::default());
         assert!(page.contains("<p class=\"facts\"><time datetime=\"2024-08-13T20:00:00+00:00\">2024-08-13 20:00:00 UTC</time>"));
-        assert!(page.contains("<div class=\"turn c1\">\n<p class=\"head\"><span class=\"speaker\">Bob</span> <button type=\"button\" class=\"time\" data-start=\"3661.500\" title=\"Play from here\">01:01:01</button> <time class=\"wall\" datetime=\"2024-08-13T21:01:01.500+00:00\">21:01:01</time></p>"));
+        assert!(page.contains("<div class=\"turn c1\">\n<p class=\"head\"><span class=\"speaker\">Bob</span> <button type=\"button\" class=\"time\" data-start=\"3661.500\" title=\"Play from here\">01:01:01</button> <time class=\"wall\" datetime=\"2024-08-13T21:01:01.500+00:00\" title=\"wall-clock time\">21:01:01 UTC</time></p>"));
         assert!(page.contains("<span class=\"w unsure\" data-start=\"1.400\" data-end=\"1.500\" title=\"unsure (10 %)\">&amp;</span>"));
         assert!(page.contains("<span class=\"w overlap\" data-start=\"3661.500\" data-end=\"3662.000\" title=\"spoken over another speaker\">Hi</span> <span class=\"w\""));
     }

@@ -64,22 +64,18 @@ pub(crate) fn recording_url(source: &SourceInfo, page_dir: &Path) -> Option<Stri
     Some(url_path(&relative_path(&page_dir, &recording)))
 }
 
-/// Why the page has no player source, in words a publisher acts on.
-pub(crate) fn why_no_audio(source: &SourceInfo, given_url: Option<&str>) -> String {
-    let fix = "write the page again with --audio-url URL (the published audio, or its path relative to this page)";
+/// Why the page has no player source: the start of a sentence the page ends with
+/// how to give it one.
+pub(crate) fn why_no_audio(source: &SourceInfo, given_url: Option<&str>) -> &'static str {
     if given_url.is_some() {
-        return "The audio URL given was refused: only http(s) URLs and relative paths play here."
-            .into();
-    }
-    let recording = Path::new(&source.path);
-    let what = if source.kind == "hls" {
-        "the recording is an HLS playlist, which a browser does not play from a file".to_string()
-    } else if !browser_plays(recording) {
-        "browsers do not play the recording's kind of file".to_string()
+        "the audio URL given was refused (only http(s) URLs and relative paths play)"
+    } else if source.kind == "hls" {
+        "the recording is an HLS playlist, which a browser does not play from a file"
+    } else if !browser_plays(Path::new(&source.path)) {
+        "browsers do not play the recording's kind of file"
     } else {
-        "the recording was not found when the page was written".to_string()
-    };
-    format!("No audio: {what}; {fix}.")
+        "the recording was not found when the page was written"
+    }
 }
 
 /// The path from folder `from` to file `to`, both absolute: `..` up to their common

@@ -23,17 +23,21 @@ impl WallClock {
 
     /// `2024-08-13 00:00:00 UTC` (or `+02:00`): the date line of the page.
     pub(crate) fn date_line(self) -> String {
-        let zone = if self.0.offset().local_minus_utc() == 0 {
+        format!("{} {}", self.0.format("%Y-%m-%d %H:%M:%S"), self.zone())
+    }
+
+    /// `hh:mm:ss UTC` (or `+02:00`), `seconds` into the recording: the zone keeps it
+    /// apart from the time into the recording shown beside it.
+    pub(crate) fn time_of_day(self, seconds: f64) -> String {
+        format!("{} {}", self.at(seconds).format("%H:%M:%S"), self.zone())
+    }
+
+    fn zone(self) -> String {
+        if self.0.offset().local_minus_utc() == 0 {
             "UTC".to_string()
         } else {
             self.0.format("%:z").to_string()
-        };
-        format!("{} {zone}", self.0.format("%Y-%m-%d %H:%M:%S"))
-    }
-
-    /// `hh:mm:ss` of the day, `seconds` into the recording.
-    pub(crate) fn time_of_day(self, seconds: f64) -> String {
-        self.at(seconds).format("%H:%M:%S").to_string()
+        }
     }
 
     /// RFC 3339, `seconds` into the recording: the `datetime` of a `<time>` element.
@@ -50,7 +54,7 @@ mod tests {
     fn adds_the_time_into_the_recording_across_midnight() {
         let start = WallClock::parse(Some("2024-08-12T23:59:30.000+02:00")).unwrap();
         assert_eq!(start.date_line(), "2024-08-12 23:59:30 +02:00");
-        assert_eq!(start.time_of_day(45.2), "00:00:15");
+        assert_eq!(start.time_of_day(45.2), "00:00:15 +02:00");
         assert_eq!(start.rfc3339(45.0), "2024-08-13T00:00:15+02:00");
         let utc = WallClock::parse(Some("2024-08-13T00:00:00+00:00")).unwrap();
         assert_eq!(utc.date_line(), "2024-08-13 00:00:00 UTC");
