@@ -213,6 +213,7 @@ impl Pipeline {
     /// resumes from the chunks kept in that folder; they are removed once the
     /// outputs are written.
     pub fn transcribe_to(&self, input: &Path, output: &Output) -> Result<Vec<PathBuf>> {
+        output.page.check()?; // a refused audio URL costs no transcribing
         let transcript = self.run(|| self.transcribe_in(input, Some(&output.dir)))?;
         let written = self.write(input, &transcript, output)?;
         self.resume_cache(&output.dir, input, &transcript.source.sha256)?
@@ -227,6 +228,7 @@ impl Pipeline {
 
     /// [`diarize`](Self::diarize), then the formats asked for into `output.dir`.
     pub fn diarize_to(&self, input: &Path, output: &Output) -> Result<Vec<PathBuf>> {
+        output.page.check()?;
         let transcript = self.run(|| self.diarize_in(input, Some(&output.dir)))?;
         self.write(input, &transcript, output)
     }
