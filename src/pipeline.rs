@@ -9,7 +9,7 @@
 //!   -> diarize::Diarizer                (speaker turns, overlaps, voiceprints)
 //!   -> assign::assign_speakers          (words -> segments, speakers)
 //!   -> naming                           (user map, voiceprints, roster handles)
-//!   -> export::write_all                (json, vtt, srt, txt, rttm, podcast, chapters)
+//!   -> export::write_all                (json, vtt, srt, txt, rttm, podcast, chapters, html)
 //! ```
 //!
 //! Every stage runs inside the pipeline's own rayon pool, so the thread count the
@@ -224,6 +224,7 @@ impl Pipeline {
     /// resumes from the chunks kept in that folder; they are removed once the
     /// outputs are written.
     pub fn transcribe_to(&self, input: &Path, output: &Output) -> Result<Vec<PathBuf>> {
+        output.export.page.check()?; // a refused audio URL costs no transcribing
         let transcript = self.run(|| self.transcribe_in(input, Some(&output.dir)))?;
         let written = self.write(input, &transcript, output)?;
         self.resume_cache(&output.dir, input, &transcript.source.sha256)?
@@ -238,6 +239,7 @@ impl Pipeline {
 
     /// [`diarize`](Self::diarize), then the formats asked for into `output.dir`.
     pub fn diarize_to(&self, input: &Path, output: &Output) -> Result<Vec<PathBuf>> {
+        output.export.page.check()?;
         let transcript = self.run(|| self.diarize_in(input, Some(&output.dir)))?;
         self.write(input, &transcript, output)
     }

@@ -24,15 +24,6 @@ fn name_of(json: &serde_json::Value, id: &str) -> String {
         .unwrap()
 }
 
-fn run_ok(args: &[&str]) {
-    let output = spacescribe(args);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 #[test]
 fn der_and_speaker_counts_meet_targets() {
     let output = std::process::Command::new(repo().join("scripts/eval-diarization"))

@@ -6,7 +6,7 @@
 mod bars;
 
 use clap::{Args, Parser, Subcommand};
-use spacescribe::export::{ExportOptions, offset_millis, parse_formats, read_chapters};
+use spacescribe::export::{ExportOptions, Page, offset_millis, parse_formats, read_chapters};
 use spacescribe::models::{self, Quant};
 use spacescribe::quote::{Difference, Quote, QuoteQuery, Source, find_quotes};
 use spacescribe::{
@@ -68,8 +68,8 @@ struct TranscribeArgs {
     /// Output folder.
     #[arg(long, default_value = "out")]
     out: PathBuf,
-    /// Comma-separated formats: json,vtt,srt,txt,rttm,podcast,chapters (rttm only
-    /// when speakers are known).
+    /// Comma-separated formats: json,vtt,srt,txt,rttm,podcast,chapters,html (rttm
+    /// only when speakers are known).
     #[arg(long, default_value = DEFAULT_FORMATS)]
     formats: String,
     #[command(flatten)]
@@ -157,7 +157,7 @@ struct RenameArgs {
 }
 
 /// Every format a transcript can be written in.
-const DEFAULT_FORMATS: &str = "json,vtt,srt,txt,rttm,podcast,chapters";
+const DEFAULT_FORMATS: &str = "json,vtt,srt,txt,rttm,podcast,chapters,html";
 
 /// How the formats lay the transcript out, shared by transcribe and rename.
 #[derive(Args)]
@@ -172,11 +172,21 @@ struct ExportArgs {
     /// Chapters to keep: a file of `hh:mm:ss Title` lines; found chapters fill in between.
     #[arg(long, value_name = "FILE")]
     chapters: Option<PathBuf>,
+    /// Where the HTML page's player gets the audio once published: an http(s) URL or a
+    /// path relative to the page [default: the recording, from the page's folder].
+    #[arg(long, value_name = "URL")]
+    audio_url: Option<String>,
 }
 
 impl ExportArgs {
+    /// Checked before any work, so a refused audio URL or chapters file costs no
+    /// transcribing.
     fn options(&self) -> Result<ExportOptions> {
         let mut options = ExportOptions::default();
+        options.page = Page {
+            audio_url: self.audio_url.clone(),
+        };
+        options.page.check()?;
         options.captions.max_line_chars = usize::from(self.caption_chars);
         options.podcast_words = self.podcast_words;
         if let Some(file) = &self.chapters {

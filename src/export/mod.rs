@@ -1,19 +1,24 @@
 //! Export: the transcript model rendered into the formats people publish and
 //! archive with (JSON, WebVTT, SRT, plain text, RTTM, the Podcasting 2.0 transcript
-//! and chapters), each written atomically, laid out by [`ExportOptions`].
+//! and chapters, an HTML transcript page), each written atomically, laid out by
+//! [`ExportOptions`].
 
 mod chapters;
 mod cues;
+mod html;
 mod json;
+mod page_audio;
 mod podcast;
 mod rttm;
 mod srt;
 mod text;
 mod timefmt;
 mod vtt;
+mod wallclock;
 
 pub use chapters::{Chapter, read_chapters};
 pub use cues::CaptionStyle;
+pub use html::Page;
 
 use crate::atomic::write_bytes_atomic;
 use crate::error::{Error, Result};
@@ -34,6 +39,8 @@ pub enum Format {
     Podcast,
     /// Podcasting 2.0 chapters JSON (`STEM.chapters.json`).
     Chapters,
+    /// A self-contained transcript page to publish beside the audio.
+    Html,
 }
 
 /// How the exporters lay a transcript out: what a publisher chooses.
@@ -46,10 +53,12 @@ pub struct ExportOptions {
     pub podcast_words: bool,
     /// Chapters the user gives; found chapters fill in between them.
     pub chapters: Vec<Chapter>,
+    /// The HTML page's settings (where its player finds the audio).
+    pub page: Page,
 }
 
 impl Format {
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 8] = [
         Format::Json,
         Format::Vtt,
         Format::Srt,
@@ -57,6 +66,7 @@ impl Format {
         Format::Rttm,
         Format::Podcast,
         Format::Chapters,
+        Format::Html,
     ];
 
     /// The name `--formats` takes.
@@ -69,6 +79,7 @@ impl Format {
             Format::Rttm => "rttm",
             Format::Podcast => "podcast",
             Format::Chapters => "chapters",
+            Format::Html => "html",
         }
     }
 
@@ -98,6 +109,7 @@ impl Format {
             Format::Rttm => rttm::render(transcript, uri),
             Format::Podcast => Some(podcast::render(transcript, style, options.podcast_words)),
             Format::Chapters => Some(chapters::render(transcript, &options.chapters)),
+            Format::Html => Some(html::render(transcript, &options.page)),
         }
     }
 }
@@ -179,7 +191,8 @@ pub fn write_all(
 
 /// Writes `transcript` as `format` to `path`, atomically (never a half-written file).
 /// Returns `false`, writing nothing, when the format has nothing to say (RTTM of a
-/// transcript without speakers). The RTTM's recording id is the file's stem.
+/// transcript without speakers). The RTTM's recording id is the file's stem; an
+/// HTML page plays the recording from where it lies (see [`Page`]).
 pub fn write(
     transcript: &Transcript,
     format: Format,
@@ -189,6 +202,21 @@ pub fn write(
     let uri = path
         .file_stem()
         .map_or_else(|| "transcript".into(), |s| s.to_string_lossy());
+    // Only here is the page's folder known: its player's path to the recording starts there.
+    let placed;
+    let options = match format {
+        Format::Html => {
+            let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+            placed = ExportOptions {
+                page: options
+                    .page
+                    .placed_in(transcript, folder.unwrap_or(Path::new(".")))?,
+                ..options.clone()
+            };
+            &placed
+        }
+        _ => options,
+    };
     match format.render(transcript, &uri, options) {
         Some(body) => write_bytes_atomic(path, body.as_bytes()).map(|()| true),
         None => Ok(false),
@@ -339,7 +367,8 @@ mod tests {
                 "x.srt",
                 "x.txt",
                 "x.podcast.json",
-                "x.chapters.json"
+                "x.chapters.json",
+                "x.html"
             ]
         );
     }

@@ -31,6 +31,16 @@ pub fn spacescribe(args: &[&str]) -> Output {
         .expect("binary runs")
 }
 
+/// Runs `spacescribe ARGS` and fails the test, with its stderr, unless it succeeds.
+pub fn run_ok(args: &[&str]) {
+    let output = spacescribe(args);
+    assert!(
+        output.status.success(),
+        "spacescribe {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// A JSON file, parsed.
 pub fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
