@@ -32,6 +32,13 @@ const SHARED: [&str; 7] = [
 /// The top: strings the stages together (the library's API).
 const TOP: [&str; 1] = ["pipeline"];
 
+/// Jobs on finished transcripts, above the API: they use the shared modules, the
+/// pipeline's public functions and the public stage modules, never a stage's insides.
+const JOBS: [&str; 1] = ["publish"];
+
+/// Stage modules `lib.rs` makes public, whose public items a job may use.
+const PUBLIC_STAGES: [&str; 1] = ["export"];
+
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
@@ -99,6 +106,8 @@ fn rank(module: &str) -> Option<usize> {
         Some(1 + i)
     } else if TOP.contains(&module) {
         Some(1 + STAGES.len())
+    } else if JOBS.contains(&module) {
+        Some(2 + STAGES.len())
     } else {
         None
     }
@@ -137,6 +146,27 @@ fn every_dependency_runs_with_the_flow() {
 }
 
 #[test]
+fn jobs_use_only_the_api_and_the_shared_modules() {
+    for job in JOBS {
+        for file in rust_files(&src().join(job)) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for used in referenced(&text, "crate::") {
+                let allowed = used == job
+                    || SHARED.contains(&used.as_str())
+                    || TOP.contains(&used.as_str())
+                    || PUBLIC_STAGES.contains(&used.as_str())
+                    || used.chars().next().is_some_and(|c| c.is_uppercase());
+                assert!(
+                    allowed,
+                    "{}: crate::{used} is a stage's insides",
+                    file.display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn the_cli_uses_only_the_public_api() {
     for file in rust_files(&src().join("cli")) {
         let text = std::fs::read_to_string(&file).unwrap();
@@ -146,7 +176,7 @@ fn the_cli_uses_only_the_public_api() {
             file.display()
         );
         for used in referenced(&text, "spacescribe::") {
-            let public = ["export", "models", "transcript"].contains(&used.as_str())
+            let public = ["export", "models", "transcript", "publish"].contains(&used.as_str())
                 || used.chars().next().is_some_and(|c| c.is_uppercase())
                 || ["decode_to_wav", "rename", "output_stem", "Result"].contains(&used.as_str());
             assert!(public, "{}: spacescribe::{used}", file.display());

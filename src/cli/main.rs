@@ -8,6 +8,7 @@ mod bars;
 use clap::{Args, Parser, Subcommand};
 use spacescribe::export::parse_formats;
 use spacescribe::models::{self, Quant};
+use spacescribe::publish::{AudioFormat, PublishOptions};
 use spacescribe::{
     Error, ErrorKind, Models, Output, Pipeline, PipelineBuilder, Result, SpeakerCount,
     SpeakerNames, Transcript,
@@ -42,6 +43,9 @@ enum Command {
     Diarize(DiarizeArgs),
     /// Put new names on the speakers of finished transcripts (no transcribing again).
     Rename(RenameArgs),
+    /// Make a finished transcript's recording ready to publish: dead air trimmed,
+    /// loudness at -16 LUFS / -1 dBTP, encoded; every transcript format made again for it.
+    Publish(PublishArgs),
     /// Decode and normalize one input to the 16 kHz mono WAV the pipeline uses.
     Decode {
         input: PathBuf,
@@ -127,6 +131,27 @@ struct RenameArgs {
     formats: String,
     #[command(flatten)]
     speakers: SpeakerArgs,
+}
+
+#[derive(Args)]
+struct PublishArgs {
+    /// A transcript JSON written by `spacescribe transcribe` (OUT/STEM.json).
+    transcript: PathBuf,
+    /// Output folder [default: the transcript's folder].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// mp3 (plays everywhere) or flac (lossless).
+    #[arg(long, default_value = "mp3")]
+    audio_format: String,
+    /// Shorten pauses longer than this many seconds to it [default: pauses kept].
+    #[arg(long, value_name = "SECONDS")]
+    max_silence: Option<f64>,
+    /// Seconds kept before the first word.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.5)]
+    lead_in: f64,
+    /// Seconds kept after the last word.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    lead_out: f64,
 }
 
 /// Speaker count and names, shared by transcribe, diarize and rename.
@@ -218,6 +243,7 @@ fn main() -> ExitCode {
         Command::Transcribe(args) => transcribe(args, bars),
         Command::Diarize(args) => diarize(args, bars),
         Command::Rename(args) => report(rename(args)),
+        Command::Publish(args) => report(publish(args, cli.quiet)),
         Command::Decode {
             input,
             out,
@@ -367,6 +393,33 @@ fn rename(args: RenameArgs) -> Result<()> {
         spacescribe::rename(&mut transcript, &names)?;
         let stem = spacescribe::output_stem(json);
         spacescribe::export::write_all(&transcript, &out, &stem, &formats)?;
+    }
+    Ok(())
+}
+
+fn publish(args: PublishArgs, quiet: bool) -> Result<()> {
+    let options = PublishOptions {
+        out_dir: args.out,
+        format: args.audio_format.parse::<AudioFormat>()?,
+        lead_in: args.lead_in,
+        lead_out: args.lead_out,
+        max_silence: args.max_silence,
+    };
+    let published = spacescribe::publish::publish(&args.transcript, &options)?;
+    for path in &published.transcripts {
+        tracing::info!("wrote {}", path.display());
+    }
+    if !quiet {
+        let db = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.1}"));
+        eprintln!(
+            "spacescribe: published {}: {:.1} s ({:.1} s cut), {} LUFS, {} dBTP true peak, gain {:+.1} dB",
+            published.audio.display(),
+            published.duration,
+            published.cut_seconds,
+            db(published.loudness.integrated_lufs),
+            db(published.loudness.true_peak_dbtp),
+            published.gain_db
+        );
     }
     Ok(())
 }
