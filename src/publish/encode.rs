@@ -128,7 +128,7 @@ impl AudioEncoder for Mp3 {
     fn finish(mut self: Box<Self>) -> Result<()> {
         self.bytes.reserve(7200);
         self.lame
-            .flush_to_vec::<mp3lame_encoder::FlushNoGap>(&mut self.bytes)
+            .flush_to_vec::<mp3lame_encoder::FlushGap>(&mut self.bytes)
             .map_err(|e| encoder_error(&self.path, "mp3 encoder", e))?;
         self.write_out()?;
         // The first frame was kept for the Info tag: frame count, delay, padding.
