@@ -848,10 +848,11 @@ fn check_channels(path: &Path, channels: usize) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn write_wav(path: &Path, rate: u32, channels: u16, frames: usize) {
+    /// A 16-bit WAV whose `n`-th sample (channels interleaved) is `(n % 100 - 50) * 100`.
+    pub(crate) fn write_wav(path: &Path, rate: u32, channels: u16, frames: usize) {
         let spec = hound::WavSpec {
             channels,
             sample_rate: rate,

@@ -250,23 +250,7 @@ fn to_channels(block: &PcmBlock, channels: u16) -> std::borrow::Cow<'_, [f32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn write_wav(path: &Path, rate: u32, channels: u16, frames: usize) {
-        let spec = hound::WavSpec {
-            channels,
-            sample_rate: rate,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let mut w = hound::WavWriter::create(path, spec).unwrap();
-        for i in 0..frames {
-            for c in 0..channels {
-                w.write_sample(((i % 50) as i16 - 25) * 100 * (1 + c as i16))
-                    .unwrap();
-            }
-        }
-        w.finalize().unwrap();
-    }
+    use crate::ingest::decode::tests::write_wav;
 
     #[test]
     fn a_stereo_file_streams_every_channel_at_its_rate() {
@@ -286,8 +270,9 @@ mod tests {
             })
             .unwrap();
         assert_eq!((frames, samples.len()), (100_000, 200_000));
-        // The right channel is twice the left, frame by frame.
-        assert!(samples.chunks(2).all(|f| (f[1] - 2.0 * f[0]).abs() < 1e-4));
+        // Both channels, in order: each right sample is its left one plus 100 steps.
+        let step = 100.0 / 32768.0;
+        assert!(samples.chunks(2).all(|f| (f[1] - f[0] - step).abs() < 1e-6));
     }
 
     #[test]
