@@ -31,7 +31,8 @@
 //!
 //! [`Pipeline`] strings them together; [`transcript`] is the one model they share and
 //! the value every caller gets back; [`export`] renders it; progress is reported as
-//! [`Event`]s to a [`Progress`] sink, never printed.
+//! [`Event`]s to a [`Progress`] sink, never printed. Jobs for finished transcripts sit
+//! on top of that API: [`publish`] makes publish-ready audio and its transcripts.
 
 mod assign;
 mod atomic;
@@ -45,6 +46,7 @@ mod naming;
 mod normalize;
 mod pipeline;
 mod progress;
+pub mod publish;
 pub mod quote;
 mod speech;
 mod transcribe;
@@ -56,6 +58,9 @@ pub use error::{Error, ErrorKind, Result};
 pub use export::Format;
 pub use models::Models;
 pub use naming::SpeakerNames;
-pub use pipeline::{Output, Pipeline, PipelineBuilder, decode_to_wav, output_stem, rename};
+pub use pipeline::{
+    Output, PcmFormat, Pipeline, PipelineBuilder, ProgramMeter, SourceAudio, TruePeakMeter,
+    decode_to_wav, open_source_audio, output_stem, rename,
+};
 pub use progress::{Event, Progress, Silent, Stage};
 pub use transcript::{Segment, Speaker, Transcript, Word};

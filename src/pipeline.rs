@@ -34,6 +34,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use crate::normalize::loudness::{ProgramMeter, TruePeakMeter};
+pub use crate::normalize::native::{PcmFormat, SourceAudio};
+
 /// Settings for a [`Pipeline`]; [`build`](PipelineBuilder::build) checks them and
 /// loads the models.
 pub struct PipelineBuilder {
@@ -548,6 +551,14 @@ pub fn rename(transcript: &mut Transcript, names: &SpeakerNames) -> Result<()> {
 pub fn decode_to_wav(input: &Path, out: &Path, threads: Option<usize>) -> Result<SourceInfo> {
     let pool = thread_pool(threads.map(|n| n.max(1)), input)?;
     pool.install(|| normalize::decode_to_wav(input, out))
+}
+
+/// Opens `input` (a file or a local HLS playlist) to stream its audio at its own sample
+/// rate with all its channels, on the timeline its transcript uses: frame `n` is second
+/// `n / rate` of the transcript, a playlist's gaps filled with silence where the
+/// pipeline fills them. What `spacescribe publish` makes the published audio from.
+pub fn open_source_audio(input: &Path) -> Result<SourceAudio> {
+    SourceAudio::open(input)
 }
 
 /// A call the pipeline was not built for (`PipelineBuilder::transcription(false)`, …).

@@ -62,6 +62,34 @@ pub struct SourceInfo {
     /// Stretches that could not be decoded or were missing; filled with silence so later times stay true.
     #[serde(default)]
     pub gaps: Vec<Gap>,
+    /// For published audio (`spacescribe publish`): the recording it was made from and
+    /// what was done to it. Then `path`, `sha256`, `codec`, `sample_rate`, `channels`
+    /// and `loudness` describe the published file, and every time is on its timeline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_from: Option<PublishedFrom>,
+}
+
+/// The original of a published file and how it was made from it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct PublishedFrom {
+    /// The original recording, as its transcript named it.
+    pub path: String,
+    pub sha256: String,
+    /// Stretches of the original left out, in its seconds, in order: a time `t` of the
+    /// original is `t` minus the length of every cut before it in the published file.
+    pub cuts: Vec<Cut>,
+    /// Gain applied before the limiter, dB.
+    pub gain_db: f64,
+    /// The loudness aimed at (LUFS) and the limiter's true-peak ceiling (dBTP).
+    pub target_lufs: f64,
+    pub ceiling_dbtp: f64,
+}
+
+/// A stretch `start..end` (seconds) cut out of a recording.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Cut {
+    pub start: f64,
+    pub end: f64,
 }
 
 /// EBU R128 loudness of the 16 kHz mono mix the models hear, and the source's peak.
@@ -70,6 +98,10 @@ pub struct SourceInfo {
 /// (mean of the channels), not on each source channel: a stereo source carrying the same
 /// signal in both channels reads 3 LU lower here than a BS.1770 meter summing both
 /// channels would show. The peak is the largest source sample (not an oversampled true peak).
+///
+/// For published audio (`SourceInfo::published_from` set) every figure is measured on
+/// the published file itself, decoded again: BS.1770 over all its channels at its own
+/// rate, and its true peak.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Default)]
 pub struct Loudness {
     /// Integrated loudness in LUFS; `None` when the input is too short or silent to gate.
@@ -78,6 +110,9 @@ pub struct Loudness {
     pub range_lu: Option<f64>,
     /// Largest absolute source sample over all channels, in dBFS (0 means clipping is likely).
     pub sample_peak_dbfs: Option<f64>,
+    /// True peak (BS.1770-4 Annex 2, 4x oversampled) in dBTP; measured on published audio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub true_peak_dbtp: Option<f64>,
 }
 
 /// A stretch of the recording that is not real audio.

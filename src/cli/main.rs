@@ -8,6 +8,7 @@ mod bars;
 use clap::{Args, Parser, Subcommand};
 use spacescribe::export::{ExportOptions, Page, offset_millis, parse_formats, read_chapters};
 use spacescribe::models::{self, Quant};
+use spacescribe::publish::{AudioFormat, PublishOptions};
 use spacescribe::quote::{Difference, Quote, QuoteQuery, Source, find_quotes};
 use spacescribe::{
     Error, ErrorKind, Models, Output, Pipeline, PipelineBuilder, Result, SpeakerCount,
@@ -46,6 +47,9 @@ enum Command {
     /// Find a quote in finished transcripts: the passage, its speaker, its times on the
     /// recording and the clock, each word's confidence, the differences, a citation.
     Quote(QuoteArgs),
+    /// Make a finished transcript's recording ready to publish: dead air trimmed,
+    /// loudness at -16 LUFS / -1 dBTP, encoded; every transcript format made again for it.
+    Publish(PublishArgs),
     /// Decode and normalize one input to the 16 kHz mono WAV the pipeline uses.
     Decode {
         input: PathBuf,
@@ -196,6 +200,29 @@ impl ExportArgs {
     }
 }
 
+#[derive(Args)]
+struct PublishArgs {
+    /// A transcript JSON written by `spacescribe transcribe` (OUT/STEM.json).
+    transcript: PathBuf,
+    /// Output folder [default: the transcript's folder].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// mp3 (plays everywhere) or flac (lossless).
+    #[arg(long, default_value = "mp3")]
+    audio_format: String,
+    /// Shorten pauses longer than this many seconds to it [default: pauses kept].
+    #[arg(long, value_name = "SECONDS")]
+    max_silence: Option<f64>,
+    /// Seconds kept before the first word.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.5)]
+    lead_in: f64,
+    /// Seconds kept after the last word.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    lead_out: f64,
+    #[command(flatten)]
+    export: ExportArgs,
+}
+
 /// Speaker count and names, shared by transcribe, diarize and rename.
 #[derive(Args)]
 struct SpeakerArgs {
@@ -286,6 +313,7 @@ fn main() -> ExitCode {
         Command::Diarize(args) => diarize(args, bars),
         Command::Rename(args) => report(rename(args)),
         Command::Quote(args) => report(quote(args)),
+        Command::Publish(args) => report(publish(args, cli.quiet)),
         Command::Decode {
             input,
             out,
@@ -530,6 +558,34 @@ fn show_quote(n: usize, q: &Quote) -> String {
         confidence.join(" · "),
         q.citation,
     )
+}
+
+fn publish(args: PublishArgs, quiet: bool) -> Result<()> {
+    let options = PublishOptions {
+        out_dir: args.out,
+        format: args.audio_format.parse::<AudioFormat>()?,
+        lead_in: args.lead_in,
+        lead_out: args.lead_out,
+        max_silence: args.max_silence,
+        export: args.export.options()?,
+    };
+    let published = spacescribe::publish::publish(&args.transcript, &options)?;
+    for path in &published.transcripts {
+        tracing::info!("wrote {}", path.display());
+    }
+    if !quiet {
+        let db = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.1}"));
+        eprintln!(
+            "spacescribe: published {}: {:.1} s ({:.1} s cut), {} LUFS, {} dBTP true peak, gain {:+.1} dB",
+            published.audio.display(),
+            published.duration,
+            published.cut_seconds,
+            db(published.loudness.integrated_lufs),
+            db(published.loudness.true_peak_dbtp),
+            published.gain_db
+        );
+    }
+    Ok(())
 }
 
 fn decode(input: &Path, out: &Path, threads: Option<usize>) -> Result<()> {

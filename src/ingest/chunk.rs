@@ -5,7 +5,7 @@
 //! their seams ([`decode_chunks`]). Where a chunk goes on the timeline is
 //! [`crate::normalize`]'s business; this module only reads chunks.
 
-use super::decode::{DecodeEvent, Decoder, StreamInfo};
+use super::decode::{Channels, DecodeEvent, Decoder, StreamInfo};
 use super::{Part, adts, id3};
 use crate::error::{Error, Result};
 use std::ops::Range;
@@ -177,8 +177,12 @@ impl DecodedChunk {
 /// Chunks `run` of `parts` decoded one after the other, each with the codec the one
 /// before it left off with when that one decoded ([`Decoder::open_bytes_after`]); the
 /// first of the run, or one after a failure or a discontinuity, starts a codec afresh,
-/// primed with the previous chunk's last frame.
-pub(crate) fn decode_chunks(parts: &[Part], run: Range<usize>) -> Vec<Result<DecodedChunk>> {
+/// primed with the previous chunk's last frame. `channels` says how the channels come out.
+pub(crate) fn decode_chunks(
+    parts: &[Part],
+    run: Range<usize>,
+    channels: Channels,
+) -> Vec<Result<DecodedChunk>> {
     let mut carried: Option<Decoder> = None;
     run.map(|i| {
         let part = &parts[i];
@@ -188,7 +192,7 @@ pub(crate) fn decode_chunks(parts: &[Part], run: Range<usize>) -> Vec<Result<Dec
                 .and_then(|data| Decoder::open_bytes_after(&part.path, data, previous)),
             None => open_chunk(parts, i),
         };
-        let mut decoder = opened?;
+        let mut decoder = opened?.with_channels(channels);
         let events = decode_events(&mut decoder)?;
         let info = decoder.info().clone();
         carried = Some(decoder);

@@ -1,9 +1,12 @@
 //! Decoding one part (a file, a playlist chunk, or the ADTS frames of consecutive
-//! chunks gathered by [`super::chunk`]) with symphonia into source-rate mono PCM.
+//! chunks gathered by [`super::chunk`]) with symphonia into source-rate PCM: mono for
+//! the pipeline, or every channel interleaved for publishing the recording as it is
+//! ([`Channels`]).
 //!
-//! The channels are averaged here, while the samples are copied out of the codec's
-//! buffers, rather than copied out interleaved and averaged later: on the one thread a
-//! file's decoding runs on, that copy was a tenth of the time (perf, 10-minute Space).
+//! For the pipeline the channels are averaged here, while the samples are copied out of
+//! the codec's buffers, rather than copied out interleaved and averaged later: on the
+//! one thread a file's decoding runs on, that copy was a tenth of the time (perf,
+//! 10-minute Space).
 //!
 //! This is the only place that talks to symphonia. It turns every way a part can be bad
 //! into a one-line [`Error`] naming the file (missing, empty, not audio, absurd header,
@@ -53,13 +56,44 @@ pub(crate) struct StreamInfo {
     pub(crate) id3_timestamp: Option<u64>,
 }
 
-/// f32 PCM at the source rate, one channel: the mean of the source's channels.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// How a decoder copies a packet's channels out of the codec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Channels {
+    /// One channel, the mean of the source's: what the models hear.
+    #[default]
+    Mixed,
+    /// Every source channel, interleaved: the recording as it is, to publish it.
+    All,
+}
+
+/// f32 PCM at the source rate: one channel (the mean of the source's) or, decoded with
+/// [`Channels::All`], every channel interleaved.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct PcmBlock {
     pub(crate) rate: u32,
+    /// Channels interleaved in `samples` (1 when mixed).
+    pub(crate) channels: u16,
     pub(crate) samples: Vec<f32>,
     /// Largest absolute sample of any source channel in the block (before averaging).
     pub(crate) peak: f32,
+}
+
+impl Default for PcmBlock {
+    fn default() -> Self {
+        PcmBlock {
+            rate: 0,
+            channels: 1,
+            samples: Vec::new(),
+            peak: 0.0,
+        }
+    }
+}
+
+impl PcmBlock {
+    /// Frames (one sample of every channel) in the block.
+    pub(crate) fn frames(&self) -> usize {
+        self.samples.len() / usize::from(self.channels.max(1))
+    }
 }
 
 /// Silence standing in for audio that is missing or cannot be decoded, and why: the one
@@ -85,7 +119,7 @@ impl DecodeEvent {
     /// Length in seconds at the source rate.
     pub(crate) fn seconds(&self) -> f64 {
         match self {
-            DecodeEvent::Pcm(b) => b.samples.len() as f64 / f64::from(b.rate),
+            DecodeEvent::Pcm(b) => b.frames() as f64 / f64::from(b.rate),
             DecodeEvent::Undecodable(s) => s.seconds,
         }
     }
@@ -106,6 +140,7 @@ pub(crate) struct Decoder {
     trim: Option<mp4::Trim>,
     /// What to cut instead when the next run covers a range of the file, not all of it.
     range_trim: Option<mp4::Trim>,
+    channels: Channels,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -232,11 +267,18 @@ impl Decoder {
             info,
             trim: None,
             range_trim: None,
+            channels: Channels::Mixed,
         })
     }
 
     pub(crate) fn info(&self) -> &StreamInfo {
         &self.info
+    }
+
+    /// Makes the runs copy the channels out as `channels` says (mixed to one by default).
+    pub(crate) fn with_channels(mut self, channels: Channels) -> Decoder {
+        self.channels = channels;
+        self
     }
 
     /// Frames of the recording (after the edit list's trim) when the file can be
@@ -299,6 +341,7 @@ impl Decoder {
     ) -> Result<u64> {
         let path = self.path.clone();
         let mut run = RunState::new(block_frames.max(1), self.range_trim.or(self.trim));
+        run.channels = self.channels;
         run.expected = self.track_frames().filter(|_| self.range_trim.is_none());
         guarded(&path, || self.run_guarded(run, sink))
     }
@@ -503,6 +546,7 @@ struct RunState {
     keep: Option<u64>,
     /// Frames the run should yield, when known, to report what is missing.
     expected: Option<u64>,
+    channels: Channels,
 }
 
 impl RunState {
@@ -518,6 +562,7 @@ impl RunState {
             next_ts: None,
             unsupported: None,
             expected: None,
+            channels: Channels::Mixed,
         }
     }
 
@@ -543,32 +588,39 @@ impl RunState {
         hole
     }
 
-    /// Appends a decoded packet (what the edit list keeps of it) to the pending block as
-    /// one channel, handing full blocks (or a block whose rate is about to change) to
-    /// `sink`. Returns `false` when `sink` asked to stop.
+    /// Appends a decoded packet (what the edit list keeps of it) to the pending block,
+    /// its channels mixed or interleaved, handing full blocks (or a block whose format is
+    /// about to change) to `sink`. Returns `false` when `sink` asked to stop.
     fn push_decoded(
         &mut self,
         buf: &GenericAudioBufferRef<'_>,
         rate: u32,
         sink: &mut dyn FnMut(DecodeEvent) -> bool,
     ) -> bool {
-        if self.pending.rate != rate {
+        let channels = match self.channels {
+            Channels::Mixed => 1,
+            Channels::All => buf.spec().channels().count() as u16,
+        };
+        if self.pending.rate != rate || self.pending.channels != channels {
             if !self.flush(sink) {
                 return false;
             }
             self.pending.rate = rate;
+            self.pending.channels = channels;
         }
+        let block_samples = self.block_frames.min(1 << 22) * usize::from(channels);
         if self.pending.samples.capacity() == 0 {
             // One allocation per block rather than a doubling series of them.
-            let frames = self.block_frames.min(1 << 22).max(buf.frames());
-            self.pending.samples.reserve(frames);
+            let samples = block_samples.max(buf.frames() * usize::from(channels));
+            self.pending.samples.reserve(samples);
         }
         let (first, count) = self.apply_trim(buf.frames());
+        let mode = self.channels;
         let peak = match buf {
             GenericAudioBufferRef::F32(b) => {
                 let planes: Vec<&[f32]> =
                     b.iter_planes().map(|p| &p[first..first + count]).collect();
-                append_mean(&planes, &mut self.pending.samples)
+                append_planes(&planes, mode, &mut self.pending.samples)
             }
             other => {
                 // Integer and f64 codecs (PCM, FLAC) are converted to f32 planes first.
@@ -584,17 +636,19 @@ impl RunState {
                     .iter()
                     .map(|p| &p[first..first + count])
                     .collect();
-                append_mean(&planes, &mut self.pending.samples)
+                append_planes(&planes, mode, &mut self.pending.samples)
             }
         };
         self.pending.peak = self.pending.peak.max(peak);
         self.decoded += count as u64;
-        while self.pending.samples.len() >= self.block_frames {
-            let mut rest = Vec::with_capacity(self.block_frames.min(1 << 22));
-            rest.extend_from_slice(&self.pending.samples[self.block_frames..]);
-            self.pending.samples.truncate(self.block_frames);
+        let block_samples = self.block_frames * usize::from(channels);
+        while self.pending.samples.len() >= block_samples {
+            let mut rest = Vec::with_capacity(block_samples.min(1 << 22));
+            rest.extend_from_slice(&self.pending.samples[block_samples..]);
+            self.pending.samples.truncate(block_samples);
             let next = PcmBlock {
                 rate,
+                channels,
                 samples: rest,
                 peak: 0.0,
             };
@@ -613,6 +667,7 @@ impl RunState {
         }
         let block = PcmBlock {
             rate: self.pending.rate,
+            channels: self.pending.channels,
             samples: std::mem::take(&mut self.pending.samples),
             peak: std::mem::take(&mut self.pending.peak),
         };
@@ -649,6 +704,30 @@ fn same_stream(a: &AudioCodecParameters, b: &AudioCodecParameters) -> bool {
         && a.sample_rate == b.sample_rate
         && channels(a) == channels(b)
         && a.extra_data == b.extra_data
+}
+
+/// Appends `planes` (equal lengths) to `out` as `mode` says: their mean, or interleaved;
+/// returns their largest absolute sample.
+fn append_planes(planes: &[&[f32]], mode: Channels, out: &mut Vec<f32>) -> f32 {
+    match mode {
+        Channels::Mixed => append_mean(planes, out),
+        Channels::All => append_interleaved(planes, out),
+    }
+}
+
+/// Appends `planes` (equal lengths) to `out` frame by frame; returns their largest
+/// absolute sample.
+fn append_interleaved(planes: &[&[f32]], out: &mut Vec<f32>) -> f32 {
+    let peak = planes.iter().map(|p| peak_of(p)).fold(0.0f32, f32::max);
+    match planes {
+        [mono] => out.extend_from_slice(mono),
+        [left, right] => out.extend(left.iter().zip(*right).flat_map(|(l, r)| [*l, *r])),
+        _ => {
+            let frames = planes.first().map_or(0, |p| p.len());
+            out.extend((0..frames).flat_map(|i| planes.iter().map(move |p| p[i])));
+        }
+    }
+    peak
 }
 
 /// Appends the mean of `planes` (equal lengths) to `out`; returns their largest
@@ -769,10 +848,11 @@ fn check_channels(path: &Path, channels: usize) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn write_wav(path: &Path, rate: u32, channels: u16, frames: usize) {
+    /// A 16-bit WAV whose `n`-th sample (channels interleaved) is `(n % 100 - 50) * 100`.
+    pub(crate) fn write_wav(path: &Path, rate: u32, channels: u16, frames: usize) {
         let spec = hound::WavSpec {
             channels,
             sample_rate: rate,
@@ -812,6 +892,28 @@ mod tests {
         let long: Vec<f32> = (0..37).map(|i| i as f32 / -100.0).collect();
         assert_eq!(peak_of(&long), 0.36);
         assert_eq!(peak_of(&[]), 0.0);
+    }
+
+    #[test]
+    fn all_channels_come_out_interleaved_in_blocks_of_frames() {
+        let mut out = Vec::new();
+        let peak = append_interleaved(&[&[1.0, -0.5], &[0.0, -0.75]], &mut out);
+        assert_eq!((out, peak), (vec![1.0, 0.0, -0.5, -0.75], 1.0));
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("st.wav");
+        write_wav(&p, 22050, 2, 4321);
+        let mut dec = Decoder::open_file(&p).unwrap().with_channels(Channels::All);
+        let mut frames = 0;
+        let n = dec
+            .run(1000, &mut |e| {
+                let DecodeEvent::Pcm(b) = e else { return true };
+                assert_eq!(b.channels, 2);
+                assert!(b.frames() <= 1000 && b.samples.len() == 2 * b.frames());
+                frames += b.frames();
+                true
+            })
+            .unwrap();
+        assert_eq!((n, frames), (4321, 4321));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::timeline::{Assembler, Piece};
 use crate::error::Result;
 use crate::ingest::Recording;
 use crate::ingest::chunk::{self, DecodedChunk};
-use crate::ingest::decode::StreamInfo;
+use crate::ingest::decode::{Channels, StreamInfo};
 use std::ops::Range;
 use std::path::Path;
 
@@ -59,7 +59,8 @@ impl StretchPlan for ChunkGroups<'_> {
     }
 
     fn decode(&self, (): &mut (), group: usize, _: &ToAssembler) -> Self::Decoded {
-        let chunks = chunk::decode_chunks(&self.rec.parts, self.groups[group].clone());
+        let chunks =
+            chunk::decode_chunks(&self.rec.parts, self.groups[group].clone(), Channels::Mixed);
         (group, chunks)
     }
 

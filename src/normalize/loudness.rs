@@ -1,5 +1,8 @@
 //! EBU R128 loudness (ITU-R BS.1770 K-weighting and gating, EBU Tech 3342 loudness
-//! range) of the 16 kHz mono signal the models hear, and the source's sample peak.
+//! range) of the 16 kHz mono signal the models hear, and the source's sample peak
+//! ([`LoudnessMeter`]); the same measures over every channel of audio at any rate
+//! ([`ProgramMeter`]) and its true peak (BS.1770-4 Annex 2, [`TruePeakMeter`]), for the
+//! published audio.
 //!
 //! Measured on the 16 kHz mono mix rather than on every source channel at the source
 //! rate: that is 6x fewer samples for 48 kHz stereo, and metering the source (with a
@@ -114,19 +117,232 @@ impl LoudnessMeter {
         for block in self.pending.chunks_exact(SUB_BLOCK) {
             self.sub_blocks.push(self.k.run(block, &mut self.state));
         }
-        let gating = window_energies(&self.sub_blocks, GATING_BLOCK, 1);
-        let integrated = gated_mean(&gating, RELATIVE_GATE_INTEGRATED).map(energy_to_lufs);
-        let range = integrated.and_then(|_| {
-            let short_term = window_energies(&self.sub_blocks, SHORT_TERM_BLOCK, SHORT_TERM_HOP);
-            loudness_range(short_term)
-        });
-        let peak = f64::from(peak);
-        let finite = |v: f64| v.is_finite().then_some(v);
-        Loudness {
-            integrated_lufs: integrated.and_then(finite),
-            range_lu: range.and_then(finite),
-            sample_peak_dbfs: (peak > 0.0).then(|| 20.0 * peak.log10()).and_then(finite),
+        gated_loudness(&self.sub_blocks, SUB_BLOCK, peak)
+    }
+}
+
+/// Integrated loudness and range from 100 ms sub-block energy sums (each over
+/// `sub_block` samples), with the linear sample `peak`.
+fn gated_loudness(sub_blocks: &[f64], sub_block: usize, peak: f32) -> Loudness {
+    let gating = window_energies(sub_blocks, sub_block, GATING_BLOCK, 1);
+    let integrated = gated_mean(&gating, RELATIVE_GATE_INTEGRATED).map(energy_to_lufs);
+    let range = integrated.and_then(|_| {
+        let short_term = window_energies(sub_blocks, sub_block, SHORT_TERM_BLOCK, SHORT_TERM_HOP);
+        loudness_range(short_term)
+    });
+    let finite = |v: f64| v.is_finite().then_some(v);
+    Loudness {
+        integrated_lufs: integrated.and_then(finite),
+        range_lu: range.and_then(finite),
+        sample_peak_dbfs: to_db(peak).and_then(finite),
+        true_peak_dbtp: None,
+    }
+}
+
+/// A linear level in dB; `None` for silence.
+fn to_db(linear: f32) -> Option<f64> {
+    let linear = f64::from(linear);
+    (linear > 0.0).then(|| 20.0 * linear.log10())
+}
+
+/// BS.1770 loudness of interleaved audio with any number of channels at any rate: every
+/// channel K-weighted and its energy summed with BS.1770's channel weights (1.0; for 5.1
+/// the surrounds 1.41 and the LFE left out), gated as [`LoudnessMeter`] gates, plus the
+/// sample peak. One plain front-to-back pass: it meters the published audio, which is
+/// encoded anyway, so the split-halves speed-up of the 16 kHz meter is not needed here.
+pub struct ProgramMeter {
+    k: KWeighting,
+    weights: Vec<f64>,
+    states: Vec<[f64; 4]>,
+    sub_block: usize,
+    /// Frames of the current sub-block seen so far, and their weighted energy.
+    in_block: usize,
+    block_sum: f64,
+    sub_blocks: Vec<f64>,
+    peak: f32,
+}
+
+impl ProgramMeter {
+    pub fn new(sample_rate: u32, channels: u16) -> ProgramMeter {
+        let channels = usize::from(channels.max(1));
+        ProgramMeter {
+            k: KWeighting::at(f64::from(sample_rate)),
+            weights: channel_weights(channels),
+            states: vec![[0.0; 4]; channels],
+            sub_block: (sample_rate as usize / 10).max(1),
+            in_block: 0,
+            block_sum: 0.0,
+            sub_blocks: Vec::new(),
+            peak: 0.0,
         }
+    }
+
+    /// Meters the next interleaved frames.
+    pub fn push(&mut self, interleaved: &[f32]) {
+        let channels = self.weights.len();
+        let mut frames = interleaved.chunks_exact(channels).peekable();
+        while frames.peek().is_some() {
+            let take = self.sub_block - self.in_block;
+            let piece: Vec<&[f32]> = frames.by_ref().take(take).collect();
+            self.in_block += piece.len();
+            for (c, (&weight, state)) in self.weights.iter().zip(&mut self.states).enumerate() {
+                let channel: Vec<f32> = piece.iter().map(|f| f[c]).collect();
+                self.peak = channel.iter().fold(self.peak, |m, s| m.max(s.abs()));
+                let energy = self.k.run(&channel, state);
+                self.block_sum += weight * energy;
+            }
+            if self.in_block == self.sub_block {
+                self.sub_blocks.push(std::mem::take(&mut self.block_sum));
+                self.in_block = 0;
+            }
+        }
+    }
+
+    /// Integrated loudness, range and sample peak of what was pushed (a last partial
+    /// 100 ms is not gated, as in [`LoudnessMeter`]).
+    pub fn finish(&self) -> Loudness {
+        gated_loudness(&self.sub_blocks, self.sub_block, self.peak)
+    }
+}
+
+/// BS.1770's weight of each channel: 1.0, but for 5.1 (L R C LFE Ls Rs) the LFE is left
+/// out and the surrounds count 1.41.
+fn channel_weights(channels: usize) -> Vec<f64> {
+    if channels == 6 {
+        return vec![1.0, 1.0, 1.0, 0.0, 1.41, 1.41];
+    }
+    vec![1.0; channels]
+}
+
+/// BS.1770-4 Annex 2's interpolating filter for 4x oversampling: 48 taps as 4 phases of
+/// 12, phase `p` giving the point `p / 4` of a sample period along.
+// The Annex's figures as printed (exact in binary), not rounded to f32's digits.
+#[allow(clippy::excessive_precision)]
+const TRUE_PEAK_PHASES: [[f32; TRUE_PEAK_TAPS]; 4] = [
+    [
+        0.0017089843750,
+        0.0109863281250,
+        -0.0196533203125,
+        0.0332031250000,
+        -0.0594482421875,
+        0.1373291015625,
+        0.9721679687500,
+        -0.1022949218750,
+        0.0476074218750,
+        -0.0266113281250,
+        0.0148925781250,
+        -0.0083007812500,
+    ],
+    [
+        -0.0291748046875,
+        0.0292968750000,
+        -0.0517578125000,
+        0.0891113281250,
+        -0.1665039062500,
+        0.4650878906250,
+        0.7797851562500,
+        -0.2003173828125,
+        0.1015625000000,
+        -0.0582275390625,
+        0.0330810546875,
+        -0.0189208984375,
+    ],
+    [
+        -0.0189208984375,
+        0.0330810546875,
+        -0.0582275390625,
+        0.1015625000000,
+        -0.2003173828125,
+        0.7797851562500,
+        0.4650878906250,
+        -0.1665039062500,
+        0.0891113281250,
+        -0.0517578125000,
+        0.0292968750000,
+        -0.0291748046875,
+    ],
+    [
+        -0.0083007812500,
+        0.0148925781250,
+        -0.0266113281250,
+        0.0476074218750,
+        -0.1022949218750,
+        0.9721679687500,
+        0.1373291015625,
+        -0.0594482421875,
+        0.0332031250000,
+        -0.0196533203125,
+        0.0109863281250,
+        0.0017089843750,
+    ],
+];
+const TRUE_PEAK_TAPS: usize = 12;
+
+/// The true peak of interleaved audio (BS.1770-4 Annex 2: 4x oversampled with the
+/// Annex's filter, never below the sample peak), streamed frame by frame. Each frame
+/// pushed gives the peak of the stretch the filter now covers, which lies
+/// [`TruePeakMeter::DELAY`] frames back: a limiter uses it to look ahead.
+pub struct TruePeakMeter {
+    /// The last 12 samples of each channel, oldest first, twice over so every window is
+    /// one contiguous slice.
+    history: Vec<Vec<f32>>,
+    at: usize,
+    peak: f32,
+}
+
+impl TruePeakMeter {
+    /// Frames between a frame pushed and the middle of what its push measures (the
+    /// filter's centre taps).
+    pub const DELAY: usize = TRUE_PEAK_TAPS / 2;
+
+    pub fn new(channels: u16) -> TruePeakMeter {
+        TruePeakMeter {
+            history: vec![vec![0.0; 2 * TRUE_PEAK_TAPS]; usize::from(channels.max(1))],
+            at: 0,
+            peak: 0.0,
+        }
+    }
+
+    /// Pushes one frame (a sample per channel); returns the largest absolute value of
+    /// the 4x-oversampled signal around frame `DELAY` frames back, and of that frame.
+    pub fn push_frame(&mut self, frame: &[f32]) -> f32 {
+        let slot = self.at;
+        self.at = (self.at + 1) % TRUE_PEAK_TAPS;
+        let mut peak = 0.0f32;
+        for (history, &x) in self.history.iter_mut().zip(frame) {
+            history[slot] = x;
+            history[slot + TRUE_PEAK_TAPS] = x;
+            // Newest sample first, as the Annex's taps are listed.
+            let window = &history[slot + 1..=slot + TRUE_PEAK_TAPS];
+            for phase in &TRUE_PEAK_PHASES {
+                let y: f32 = phase
+                    .iter()
+                    .zip(window.iter().rev())
+                    .map(|(h, x)| h * x)
+                    .sum();
+                peak = peak.max(y.abs());
+            }
+            peak = peak.max(window[TRUE_PEAK_TAPS - 1 - Self::DELAY].abs());
+        }
+        self.peak = self.peak.max(peak);
+        peak
+    }
+
+    /// Meters the next interleaved frames.
+    pub fn push(&mut self, interleaved: &[f32]) {
+        let channels = self.history.len();
+        for frame in interleaved.chunks_exact(channels) {
+            self.push_frame(frame);
+        }
+    }
+
+    /// The true peak so far in dBTP (`None` for silence), the last frames pushed included.
+    pub fn finish(mut self) -> Option<f64> {
+        let silence = vec![0.0; self.history.len()];
+        for _ in 0..TRUE_PEAK_TAPS {
+            self.push_frame(&silence);
+        }
+        to_db(self.peak)
     }
 }
 
@@ -186,11 +402,12 @@ fn flush_tiny(state: [f64; 4]) -> [f64; 4] {
     state.map(|s| if s.abs() < FLUSH_BELOW { 0.0 } else { s })
 }
 
-/// Mean-square energies of windows of `len` sub-blocks, one every `hop` sub-blocks, the
-/// first ending with the `len`-th sub-block; those under the absolute gate are left out.
-fn window_energies(sub_blocks: &[f64], len: usize, hop: usize) -> Vec<f64> {
+/// Mean-square energies of windows of `len` sub-blocks of `sub_block` samples, one every
+/// `hop` sub-blocks, the first ending with the `len`-th sub-block; those under the
+/// absolute gate are left out.
+fn window_energies(sub_blocks: &[f64], sub_block: usize, len: usize, hop: usize) -> Vec<f64> {
     let floor = lufs_to_energy(ABSOLUTE_GATE);
-    let samples = (len * SUB_BLOCK) as f64;
+    let samples = (len * sub_block) as f64;
     sub_blocks
         .windows(len)
         .step_by(hop)
@@ -370,6 +587,67 @@ mod tests {
                 "sub-block {i}: {a} vs {b}"
             );
         }
+    }
+
+    /// A stereo 48 kHz signal metered over both channels, in odd pieces: the `ebur128`
+    /// crate's integrated loudness and range.
+    #[test]
+    fn program_meter_matches_ebur128_on_stereo_48k() {
+        let mono = bursts(31);
+        // 16 kHz bursts stretched to 48 kHz, the right channel at half the left.
+        let stereo: Vec<f32> = mono
+            .iter()
+            .flat_map(|&s| [s, s, s])
+            .flat_map(|s| [s, 0.5 * s])
+            .collect();
+        let mut reference =
+            ebur128::EbuR128::new(2, 48_000, ebur128::Mode::I | ebur128::Mode::LRA).unwrap();
+        let mut meter = ProgramMeter::new(48_000, 2);
+        for piece in stereo.chunks(2 * 4_321) {
+            reference.add_frames_f32(piece).unwrap();
+            meter.push(piece);
+        }
+        let ours = meter.finish();
+        let i = reference.loudness_global().unwrap();
+        let lra = reference.loudness_range().unwrap();
+        assert!(
+            (ours.integrated_lufs.unwrap() - i).abs() < 1e-6,
+            "{ours:?} vs {i}"
+        );
+        assert!(
+            (ours.range_lu.unwrap() - lra).abs() < 1e-6,
+            "{ours:?} vs {lra}"
+        );
+    }
+
+    /// A sine at a quarter of the rate, a quarter period off the samples: every sample
+    /// is at 1/sqrt(2) of the amplitude, the wave itself peaks between them (+3 dB).
+    #[test]
+    fn true_peak_finds_the_peak_between_samples() {
+        let amplitude = 0.5f32;
+        let signal: Vec<f32> = (0..48_000)
+            .map(|i| {
+                let phase =
+                    std::f32::consts::FRAC_PI_2 * (i % 4) as f32 + std::f32::consts::FRAC_PI_4;
+                amplitude * phase.sin()
+            })
+            .collect();
+        let sample_peak = signal.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+        assert!((20.0 * (sample_peak / amplitude).log10() + 3.01).abs() < 0.01);
+        let mut meter = TruePeakMeter::new(1);
+        for piece in signal.chunks(999) {
+            meter.push(piece);
+        }
+        let ours = meter.finish().unwrap();
+        let expected = 20.0 * f64::from(amplitude).log10();
+        assert!(
+            (ours - expected).abs() < 0.2,
+            "{ours} dBTP, the wave peaks at {expected}"
+        );
+        let mut reference = ebur128::EbuR128::new(1, 48_000, ebur128::Mode::TRUE_PEAK).unwrap();
+        reference.add_frames_f32(&signal).unwrap();
+        let theirs = 20.0 * reference.true_peak(0).unwrap().log10();
+        assert!((ours - theirs).abs() < 0.2, "ours {ours}, ebur128 {theirs}");
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! ([`adts_playlist::AdtsPlaylist`]), a playlist of other chunks in groups
 //! ([`chunk_groups::ChunkGroups`]), any other file front to back ([`file::FrontToBack`]);
 //! [`playlist`] places a playlist's chunks, gaps and discontinuities for both playlist
-//! plans. Opening files and playlists, reading chunk files and decoding are
+//! plans. [`native`] streams the recording at its own rate and channels on the same
+//! timeline (to publish it). Opening files and playlists, reading chunk files and decoding are
 //! [`crate::ingest`]'s job, and so is averaging the channels, which the decoder does
 //! while copying samples out of the codec (see [`crate::ingest::decode`]).
 
@@ -16,6 +17,7 @@ mod adts_playlist;
 mod chunk_groups;
 mod file;
 pub(crate) mod loudness;
+pub(crate) mod native;
 mod playlist;
 pub(crate) mod resample;
 mod stretch;
@@ -93,6 +95,7 @@ fn normalize_into(path: &Path, sink: &mut (dyn SampleSink + Send)) -> Result<Sou
         loudness: joined.loudness,
         wall_clock_start: rec.wall_clock_start.clone(),
         gaps: joined.gaps,
+        published_from: None,
     })
 }
 

@@ -299,6 +299,7 @@ mod tests {
         }
         PcmBlock {
             rate: 48_000,
+            channels: 1,
             samples,
             peak: click_at.map_or(0.0, |_| 1.0),
         }
