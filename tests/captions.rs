@@ -271,7 +271,10 @@ fn assert_rules(label: &str, f: &Figures, max_chars: usize) {
     // Where the speaker changes the cue must end, wherever the sentence is (speaker
     // turns found mid-sentence, transcripts without punctuation): the builder is held
     // to the breaks it chose, the whole share is reported.
-    assert!(f.chosen_breaks_at_clause >= 0.85, "{label}: {f:?}");
+    // Two lines of 32 hold a sentence less often than two of 42, so more breaks must
+    // fall inside one.
+    let chosen_floor = if max_chars >= 42 { 0.85 } else { 0.70 };
+    assert!(f.chosen_breaks_at_clause >= chosen_floor, "{label}: {f:?}");
     assert!(f.sentence_or_clause_end >= 0.65, "{label}: {f:?}");
 }
 
