@@ -303,6 +303,54 @@ fn speaker_names(json: &serde_json::Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The Podcasting 2.0 files `transcribe` writes by default: the transcript's phrases
+/// carry every word in order, with speakers and speech times; the chapters start at 0,
+/// in order, each on a word's start and with a title.
+fn assert_podcast_files(dir: &Path, stem: &str, json: &serde_json::Value) {
+    let podcast = read_json(&dir.join(format!("{stem}.podcast.json")));
+    assert_eq!(podcast["version"], "1.0.0");
+    let segments = podcast["segments"].as_array().unwrap();
+    let bodies: Vec<&str> = segments
+        .iter()
+        .map(|s| s["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        bodies.join(" "),
+        transcript_text(json),
+        "{stem}: words lost or moved"
+    );
+    let mut last = 0.0;
+    for s in segments {
+        let (start, end) = (
+            s["startTime"].as_f64().unwrap(),
+            s["endTime"].as_f64().unwrap(),
+        );
+        assert!(start >= last && end >= start, "{stem}: {s}");
+        assert!(s["speaker"].is_string(), "{stem}: {s}");
+        last = start;
+    }
+    let chapters = read_json(&dir.join(format!("{stem}.chapters.json")));
+    assert_eq!(chapters["version"], "1.2.0");
+    let chapters = chapters["chapters"].as_array().unwrap();
+    assert_eq!(chapters[0]["startTime"], 0.0, "{stem}");
+    let starts: Vec<f64> = words(json)
+        .iter()
+        .map(|w| (w["start"].as_f64().unwrap() * 1000.0).round() / 1000.0)
+        .collect();
+    for c in &chapters[1..] {
+        let t = c["startTime"].as_f64().unwrap();
+        assert!(
+            starts.contains(&t),
+            "{stem}: chapter at {t} is not on a word's start"
+        );
+    }
+    assert!(
+        chapters
+            .iter()
+            .all(|c| !c["title"].as_str().unwrap().is_empty())
+    );
+}
+
 /// Runs a checker that must accept every file it is given.
 fn assert_checker_accepts(program: &str, script: &Path, files: &[PathBuf]) {
     let out = Command::new(program)
@@ -349,6 +397,7 @@ fn captions_meet_broadcast_rules_and_validate() {
             json_path.to_str().unwrap(),
         ]);
         assert!(renamed.status.success(), "{renamed:?}");
+        assert_podcast_files(out.path(), &stem, &json);
         let names = speaker_names(&json);
         vtt.push(read_vtt(&out.path().join(format!("{stem}.vtt"))));
         srt.push(read_srt(&out.path().join(format!("{stem}.srt")), &names));
