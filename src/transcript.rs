@@ -283,13 +283,4 @@ impl Transcript {
             })
             .collect()
     }
-
-    /// The wall-clock time `seconds` into the recording, when the input says when it
-    /// started (to the millisecond, in the start's own time zone).
-    pub fn wall_clock_at(&self, seconds: f64) -> Option<chrono::DateTime<chrono::FixedOffset>> {
-        let start =
-            chrono::DateTime::parse_from_rfc3339(self.source.wall_clock_start.as_deref()?.trim())
-                .ok()?;
-        Some(start + chrono::TimeDelta::milliseconds((seconds.max(0.0) * 1000.0).round() as i64))
-    }
 }

@@ -19,6 +19,7 @@ mod wallclock;
 pub use chapters::{Chapter, read_chapters};
 pub use cues::CaptionStyle;
 pub use html::Page;
+pub use wallclock::WallClock;
 
 use crate::atomic::write_bytes_atomic;
 use crate::error::{Error, Result};

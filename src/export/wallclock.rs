@@ -6,24 +6,34 @@ use chrono::{DateTime, FixedOffset, TimeDelta};
 
 /// The wall-clock time of the recording's first sample.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct WallClock(DateTime<FixedOffset>);
+pub struct WallClock(DateTime<FixedOffset>);
 
 impl WallClock {
     /// `None` when the transcript carries no start or one that is not RFC 3339.
-    pub(crate) fn parse(rfc3339: Option<&str>) -> Option<WallClock> {
+    pub fn parse(rfc3339: Option<&str>) -> Option<WallClock> {
         DateTime::parse_from_rfc3339(rfc3339?.trim())
             .ok()
             .map(WallClock)
     }
 
     /// The wall-clock time `seconds` into the recording, to the millisecond.
-    fn at(self, seconds: f64) -> DateTime<FixedOffset> {
+    pub fn at(self, seconds: f64) -> DateTime<FixedOffset> {
         self.0 + TimeDelta::milliseconds((seconds.max(0.0) * 1000.0).round() as i64)
     }
 
     /// `2024-08-13 00:00:00 UTC` (or `+02:00`): the date line of the page.
     pub(crate) fn date_line(self) -> String {
-        format!("{} {}", self.0.format("%Y-%m-%d %H:%M:%S"), self.zone())
+        self.date_time(0.0)
+    }
+
+    /// `2024-08-13 00:41:07 UTC` (or `+02:00`), `seconds` into the recording: a
+    /// citation's date and time.
+    pub fn date_time(self, seconds: f64) -> String {
+        format!(
+            "{} {}",
+            self.at(seconds).format("%Y-%m-%d %H:%M:%S"),
+            self.zone()
+        )
     }
 
     /// `hh:mm:ss UTC` (or `+02:00`), `seconds` into the recording: the zone keeps it

@@ -10,6 +10,7 @@
 mod align;
 mod words;
 
+use crate::export::WallClock;
 use crate::transcript::{Transcript, Word};
 use align::{Step, best_alignments};
 use serde::Serialize;
@@ -201,9 +202,10 @@ fn quote(source: &Source, score: f64, words: Vec<Word>, differences: Vec<Differe
         }
     }
     let speaker = speakers.join(" / ");
-    let wall_clock = transcript
-        .wall_clock_at(start)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    let wall_clock = WallClock::parse(transcript.source.wall_clock_start.as_deref()).map(|c| {
+        c.at(start)
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    });
     let citation = citation(source, &text, &speaker, start);
     Quote {
         score: (score * 1000.0).round() / 1000.0,
@@ -241,14 +243,8 @@ fn citation(source: &Source, text: &str, speaker: &str, start: f64) -> String {
                 .map_or_else(|| "recording".into(), |s| s.to_string_lossy())
         ),
     };
-    let clock = transcript.wall_clock_at(start).map(|t| {
-        let zone = if t.offset().local_minus_utc() == 0 {
-            "UTC".to_string()
-        } else {
-            t.format("%:z").to_string()
-        };
-        format!(", {} {zone}", t.format("%Y-%m-%d %H:%M:%S"))
-    });
+    let clock = WallClock::parse(transcript.source.wall_clock_start.as_deref())
+        .map(|c| format!(", {}", c.date_time(start)));
     format!(
         "\"{text}\" — {who}, {event}{} (at {} in the recording)",
         clock.unwrap_or_default(),
