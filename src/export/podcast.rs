@@ -4,7 +4,7 @@
 //! per word. Feeds point at it with `<podcast:transcript type="application/json">`.
 
 use super::cues::{CaptionStyle, Decoration, build_cues};
-use crate::transcript::{Transcript, Word};
+use crate::transcript::Transcript;
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -58,22 +58,17 @@ fn phrase_segments(transcript: &Transcript, style: &CaptionStyle) -> Vec<Podcast
 }
 
 fn word_segments(transcript: &Transcript) -> Vec<PodcastSegment> {
-    let speaker_of = |word: &Word, segment: &crate::transcript::Segment| {
-        word.speaker
-            .as_deref()
-            .or(segment.speaker.as_deref())
-            .map(|id| transcript.speaker_name(id).to_string())
-    };
     transcript
-        .segments
-        .iter()
-        .flat_map(|segment| {
-            segment.words.iter().map(move |w| PodcastSegment {
-                speaker: speaker_of(w, segment),
-                start_time: millis(w.start),
-                end_time: millis(w.end),
-                body: w.word.clone(),
-            })
+        .attributed_words()
+        .into_iter()
+        .map(|w| PodcastSegment {
+            speaker: w
+                .speaker
+                .as_deref()
+                .map(|id| transcript.speaker_name(id).to_string()),
+            start_time: millis(w.start),
+            end_time: millis(w.end),
+            body: w.word,
         })
         .collect()
 }
