@@ -57,6 +57,7 @@ fn to_word(timed: TimedWord, speaker: Option<String>) -> Word {
         probability: timed.probability,
         speaker,
         overlap: false,
+        wall_clock: None,
     }
 }
 
@@ -80,6 +81,7 @@ fn new_segment(word: Word, speaker: Option<String>, avg_logprob: f32, no_speech:
         avg_logprob,
         no_speech_prob: no_speech,
         overlap,
+        wall_clock: None,
     }
 }
 

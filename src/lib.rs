@@ -37,6 +37,7 @@
 mod assign;
 mod atomic;
 mod audio;
+mod clock;
 mod diarize;
 mod error;
 pub mod export;

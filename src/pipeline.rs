@@ -9,6 +9,7 @@
 //!   -> diarize::Diarizer                (speaker turns, overlaps, voiceprints)
 //!   -> assign::assign_speakers          (words -> segments, speakers)
 //!   -> naming                           (user map, voiceprints, roster handles)
+//!   -> clock                            (UTC on every word, from the input's anchors)
 //!   -> export::write_all                (json, vtt, srt, txt, rttm, podcast, chapters, html)
 //! ```
 //!
@@ -18,18 +19,20 @@
 
 use crate::assign::{SpeakerTimeline, assign_speakers};
 use crate::audio::{Audio, seconds};
+use crate::clock::{self, OtherAnchors};
 use crate::diarize::{Diarization, DiarizeParams, Diarizer, SpeakerCount, SpeakerTurn};
 use crate::error::{Error, Result};
 use crate::export::{self, ExportOptions, Format};
 use crate::models::{self, Models};
 use crate::naming::{self, Naming, SpeakerNames};
-use crate::normalize::{self, LoadedRecording};
+use crate::normalize::{self, ClockMark, LoadedRecording};
 use crate::progress::{Event, Progress, Silent, Stage, StageReport};
 use crate::speech::{SpeechDetector, SpeechMap, SpeechParams};
 use crate::transcribe::{ChunkCache, Transcriber};
 use crate::transcript::{
     ModelInfo, SourceInfo, SpaceMetadata, ToolInfo, TranscribeParams, Transcript, Turn,
 };
+use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -51,6 +54,7 @@ pub struct PipelineBuilder {
     names: SpeakerNames,
     work_dir: Option<PathBuf>,
     progress: Arc<dyn Progress>,
+    started_at: Option<String>,
 }
 
 impl PipelineBuilder {
@@ -114,6 +118,14 @@ impl PipelineBuilder {
     }
 
     /// Where progress goes (default: nowhere).
+    /// When the recording started (RFC 3339 with a zone, e.g. `2024-08-13T00:41:07Z`):
+    /// the wall clock of the first sample when the input dates nothing itself (its
+    /// own dates win, and a disagreement of more than a second is a warning).
+    pub fn started_at(mut self, time: impl Into<String>) -> Self {
+        self.started_at = Some(time.into());
+        self
+    }
+
     pub fn progress(mut self, sink: Arc<dyn Progress>) -> Self {
         self.progress = sink;
         self
@@ -122,6 +134,11 @@ impl PipelineBuilder {
     /// Checks the settings and loads the models they need.
     pub fn build(self) -> Result<Pipeline> {
         self.check()?;
+        let started_at = self
+            .started_at
+            .as_deref()
+            .map(clock::parse_started_at)
+            .transpose()?;
         let pool = thread_pool(self.threads, Path::new("."))?;
         let engines = pool.install(|| Engines::load(&self))?;
         Ok(Pipeline {
@@ -133,6 +150,7 @@ impl PipelineBuilder {
             names: self.names,
             work_dir: self.work_dir,
             progress: self.progress,
+            started_at,
         })
     }
 
@@ -192,6 +210,8 @@ pub struct Pipeline {
     names: SpeakerNames,
     work_dir: Option<PathBuf>,
     progress: Arc<dyn Progress>,
+    /// The user's start of the recording, the least trusted wall-clock anchor.
+    started_at: Option<DateTime<Utc>>,
 }
 
 impl Pipeline {
@@ -208,6 +228,7 @@ impl Pipeline {
             names: SpeakerNames::default(),
             work_dir: None,
             progress: Arc::new(Silent),
+            started_at: None,
         }
     }
 
@@ -258,7 +279,11 @@ impl Pipeline {
             .transcriber
             .as_ref()
             .ok_or_else(|| without("transcription"))?;
-        let LoadedRecording { audio, source } = self.load(input, work_dir)?;
+        let LoadedRecording {
+            audio,
+            source,
+            clock,
+        } = self.load(input, work_dir)?;
         let speech = self.detect_speech(input, &audio)?;
         let cache = work_dir
             .map(|dir| self.resume_cache(dir, input, &source.sha256))
@@ -285,6 +310,7 @@ impl Pipeline {
             ..self.bare_transcript(source)
         };
         self.add_speakers(&mut transcript, &diarization, input)?;
+        self.set_clock(&mut transcript, &clock, input);
         Ok(transcript)
     }
 
@@ -292,10 +318,15 @@ impl Pipeline {
         if self.engines.diarizer.is_none() {
             return Err(without("diarization"));
         }
-        let LoadedRecording { audio, source } = self.load(input, work_dir)?;
+        let LoadedRecording {
+            audio,
+            source,
+            clock,
+        } = self.load(input, work_dir)?;
         let diarization = self.find_speakers(input, &audio)?;
         let mut transcript = self.bare_transcript(source);
         self.add_speakers(&mut transcript, &diarization, input)?;
+        self.set_clock(&mut transcript, &clock, input);
         Ok(transcript)
     }
 
@@ -400,6 +431,23 @@ impl Pipeline {
         let names = self.decide_names(diarization, transcript.metadata.as_ref())?;
         naming::apply(transcript, &names);
         Ok(())
+    }
+
+    /// Dates the transcript from the input's clock marks, its metadata's start and the
+    /// user's; the anchors' disagreements are warnings.
+    fn set_clock(&self, transcript: &mut Transcript, marks: &[ClockMark], input: &Path) {
+        let other = OtherAnchors {
+            metadata: transcript
+                .metadata
+                .as_ref()
+                .and_then(|m| m.started_at.as_deref()),
+            user: self.started_at,
+        };
+        let resolved = clock::resolve(marks, other);
+        for warning in &resolved.warnings {
+            self.warn(input, format!("wall clock: {warning}"));
+        }
+        clock::apply(resolved, transcript);
     }
 
     /// Voiceprint matches first; the caller's explicit map overrides them.
@@ -550,7 +598,9 @@ pub fn rename(transcript: &mut Transcript, names: &SpeakerNames) -> Result<()> {
 /// written atomically, on `threads` threads.
 pub fn decode_to_wav(input: &Path, out: &Path, threads: Option<usize>) -> Result<SourceInfo> {
     let pool = thread_pool(threads.map(|n| n.max(1)), input)?;
-    pool.install(|| normalize::decode_to_wav(input, out))
+    let (mut source, marks) = pool.install(|| normalize::decode_to_wav(input, out))?;
+    clock::set_source_clock(clock::resolve(&marks, OtherAnchors::default()), &mut source);
+    Ok(source)
 }
 
 /// Opens `input` (a file or a local HLS playlist) to stream its audio at its own sample

@@ -3,6 +3,7 @@
 //! Times are seconds from the first sample of the recording (as it was ingested,
 //! before any speech detection), computed from sample-exact offsets at 16 kHz.
 
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A whole transcript of one input: what was heard, from what, with what.
@@ -56,9 +57,14 @@ pub struct SourceInfo {
     pub sample_rate: u32,
     pub channels: u16,
     pub loudness: Loudness,
-    /// Wall-clock time of the first sample (RFC 3339), when the input says it (HLS PROGRAM-DATE-TIME).
+    /// Wall-clock time of the first sample (RFC 3339, UTC), when an anchor gives it
+    /// (see `clock`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wall_clock_start: Option<String>,
+    /// How the recording's seconds are tied to the clock on the wall: which anchor the
+    /// words' `wall_clock` times come from, where the clock is set, what disagrees.
+    #[serde(default, skip_serializing_if = "RecordingClock::is_unknown")]
+    pub clock: RecordingClock,
     /// Stretches that could not be decoded or were missing; filled with silence so later times stay true.
     #[serde(default)]
     pub gaps: Vec<Gap>,
@@ -67,6 +73,94 @@ pub struct SourceInfo {
     /// and `loudness` describe the published file, and every time is on its timeline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_from: Option<PublishedFrom>,
+}
+
+/// How a recording's seconds map to UTC: the anchors of the most trusted kind the input
+/// has, in order. A time `t` takes the last anchor at or before it (the first one when
+/// `t` is earlier) and adds the seconds since; an anchor without a time means the clock
+/// is lost from there (a playlist discontinuity with no new date) until the next.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct RecordingClock {
+    /// The kind of anchor used; none when the input has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<ClockSource>,
+    /// Where the clock is set: the first anchor and every one where it jumps against
+    /// the one before (more than [`RecordingClock::SET_AFTER`]) or is lost.
+    #[serde(default)]
+    pub anchors: Vec<ClockAnchor>,
+    /// Anchors that disagree by more than a second, and where the clock is lost.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl RecordingClock {
+    /// An anchor further than this from where the clock before it runs sets the clock
+    /// again (below it, the difference is the stamps' own rounding).
+    pub const SET_AFTER: f64 = 0.02;
+
+    pub fn is_unknown(&self) -> bool {
+        self.anchor.is_none() && self.warnings.is_empty()
+    }
+
+    /// UTC `seconds` into the recording, to the millisecond; none when no anchor gives
+    /// it (no clock, or the clock is lost there).
+    pub fn utc_at(&self, seconds: f64) -> Option<DateTime<Utc>> {
+        let after = self.anchors.partition_point(|a| a.at <= seconds + 1e-9);
+        let anchor = self.anchors.get(after.saturating_sub(1))?;
+        let utc = DateTime::parse_from_rfc3339(anchor.utc.as_deref()?).ok()?;
+        let millis = ((seconds - anchor.at) * 1000.0).round() as i64;
+        Some(utc.to_utc() + TimeDelta::milliseconds(millis))
+    }
+
+    /// [`utc_at`](Self::utc_at) as RFC 3339 with milliseconds (`2024-08-13T00:41:07.250Z`).
+    pub fn rfc3339_at(&self, seconds: f64) -> Option<String> {
+        self.utc_at(seconds).map(rfc3339_millis)
+    }
+}
+
+/// `2024-08-13T00:41:07.250Z`: how every wall-clock time is written.
+pub fn rfc3339_millis(utc: DateTime<Utc>) -> String {
+    utc.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// One point where the recording's time is tied to UTC.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClockAnchor {
+    /// Seconds into the recording.
+    pub at: f64,
+    /// UTC at that instant, RFC 3339 with milliseconds; none: the clock is lost here.
+    pub utc: Option<String>,
+    pub source: ClockSource,
+    /// What set it: the chunk, or why the clock is lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Kinds of anchor, most trusted first.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ClockSource {
+    /// The playlist's `#EXT-X-PROGRAM-DATE-TIME` on a chunk.
+    ProgramDateTime,
+    /// An ID3 `TIT3` (NTP time) stamp at the start of a chunk.
+    Id3,
+    /// The Space metadata file's `started_at`.
+    Metadata,
+    /// `--started-at` from the user.
+    User,
+}
+
+impl ClockSource {
+    /// How messages name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ClockSource::ProgramDateTime => "the playlist's PROGRAM-DATE-TIME",
+            ClockSource::Id3 => "the chunks' ID3 TIT3 stamps",
+            ClockSource::Metadata => "the metadata file's started_at",
+            ClockSource::User => "--started-at",
+        }
+    }
 }
 
 /// The original of a published file and how it was made from it.
@@ -199,6 +293,9 @@ pub struct SpaceMetadata {
     /// this list unless a voiceprint or the user says so.
     #[serde(default)]
     pub participants: Vec<Participant>,
+    /// When the Space started (RFC 3339, UTC), as the file says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -223,6 +320,9 @@ pub struct Segment {
     /// Someone else talks at the same time in part of this segment.
     #[serde(default)]
     pub overlap: bool,
+    /// UTC at `start` (RFC 3339, milliseconds), when the recording's clock is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_clock: Option<String>,
 }
 
 /// A word with its time, how sure the model was, and who said it.
@@ -238,6 +338,9 @@ pub struct Word {
     /// Spoken while another speaker was talking too.
     #[serde(default)]
     pub overlap: bool,
+    /// UTC at `start` (RFC 3339, milliseconds), when the recording's clock is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_clock: Option<String>,
 }
 
 impl Word {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The stages, in the order data flows through them.
-const STAGES: [&str; 8] = [
+const STAGES: [&str; 9] = [
     "ingest",
     "normalize",
     "speech",
@@ -15,6 +15,7 @@ const STAGES: [&str; 8] = [
     "diarize",
     "assign",
     "naming",
+    "clock",
     "export",
 ];
 

@@ -45,6 +45,73 @@ fn speaker_at(json: &Value, at: f64) -> String {
         .to_string()
 }
 
+/// `--clip` cuts the passage found at `passage` from the original playlist: at its own
+/// 48 kHz stereo, padded by 0.5 s, sample for sample what the original holds there
+/// (but for the fades at the two ends), and saying the quoted words when transcribed.
+fn check_clip(dir: &std::path::Path, transcript: &str, passage: (f64, f64)) {
+    let wav = dir.join("clip.wav");
+    let hits = quote_json(&[
+        "the boster landed on a drone ship about 8 minutes later",
+        "--top",
+        "1",
+        "--clip",
+        wav.to_str().unwrap(),
+        transcript,
+    ]);
+    let clip = &hits[0]["clip"];
+    assert_eq!(
+        (clip["sample_rate"].as_u64(), clip["channels"].as_u64()),
+        (Some(48_000), Some(2)),
+        "{clip}"
+    );
+    let rate = 48_000.0;
+    let first = ((passage.0 - 0.5) * rate).round() as usize;
+    let last = ((passage.1 + 0.5) * rate).round() as usize;
+    let mut reader = hound::WavReader::open(&wav).unwrap();
+    assert_eq!(
+        (reader.spec().sample_rate, reader.spec().channels),
+        (48_000, 2)
+    );
+    let clipped: Vec<f32> = reader
+        .samples::<i16>()
+        .map(|s| f32::from(s.unwrap()) / 32767.0)
+        .collect();
+    assert_eq!(clipped.len() / 2, last - first, "{clip}");
+
+    let mut original = Vec::new();
+    spacescribe::open_source_audio(&sample("space/playlist.m3u8"))
+        .unwrap()
+        .stream(&mut |block| {
+            original.extend_from_slice(block);
+            Ok(())
+        })
+        .unwrap();
+    let original = &original[first * 2..last * 2];
+    let fade = 480 * 2; // 10 ms of stereo frames
+    let inner = fade..clipped.len() - fade;
+    let off = inner
+        .clone()
+        .map(|i| (clipped[i] - original[i]).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        off <= 3.0 / 32767.0,
+        "clip differs from the original by {off}"
+    );
+    let energy = |s: &[f32]| s.iter().map(|v| v * v).sum::<f32>();
+    assert!(energy(&clipped[inner]) > 1.0, "the clip holds speech");
+    assert!(
+        clipped[0].abs() <= original[0].abs() * 0.1 + 1e-4,
+        "faded in"
+    );
+
+    let heard = transcribe_json(&wav, &dir.join("clip-out"));
+    let said = transcript_text(&heard).to_lowercase();
+    assert!(
+        said.contains("booster landed") && said.contains("drone ship"),
+        "{said}"
+    );
+}
+
 #[test]
 fn quotes_typed_with_errors_are_found_timed_and_cited() {
     let out = tempfile::tempdir().unwrap();
@@ -92,6 +159,7 @@ fn quotes_typed_with_errors_are_found_timed_and_cited() {
             .unwrap()
             .to_string();
     assert!(citation.contains(&title), "{citation}");
+    check_clip(out.path(), file, (s, e));
 
     // Callum: "Does reusing the booster actually make launches cheaper for customers?",
     // remembered with "really" for "actually" and "launch" for "launches".

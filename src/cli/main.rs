@@ -6,9 +6,11 @@
 mod bars;
 
 use clap::{Args, Parser, Subcommand};
-use spacescribe::export::{ExportOptions, Page, offset_millis, parse_formats, read_chapters};
+use spacescribe::export::{
+    ExportOptions, Page, TextTimes, offset_millis, parse_formats, read_chapters,
+};
 use spacescribe::models::{self, Quant};
-use spacescribe::publish::{AudioFormat, PublishOptions};
+use spacescribe::publish::{self, AudioFormat, Clip, ClipOptions, PublishOptions};
 use spacescribe::quote::{Difference, Quote, QuoteQuery, Source, find_quotes};
 use spacescribe::{
     Error, ErrorKind, Models, Output, Pipeline, PipelineBuilder, Result, SpeakerCount,
@@ -124,6 +126,24 @@ struct RunArgs {
     /// ~/.local/share/spacescribe/models, else the checkout's models/].
     #[arg(long, value_name = "DIR")]
     models_dir: Option<PathBuf>,
+    /// When the recording started, with its zone (2024-08-13T00:41:07Z): the wall clock
+    /// for an input that dates nothing itself (a playlist's dates and the metadata's
+    /// start win; a disagreement of over a second is a warning). One input only.
+    #[arg(long, value_name = "TIME")]
+    started_at: Option<String>,
+}
+
+impl RunArgs {
+    /// One start time cannot date several recordings.
+    fn check_inputs(&self, inputs: &[PathBuf]) -> Result<()> {
+        if self.started_at.is_some() && inputs.len() > 1 {
+            return Err(Error::Usage(format!(
+                "--started-at dates one recording, and {} were given",
+                inputs.len()
+            )));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Args)]
@@ -142,6 +162,13 @@ struct QuoteArgs {
     /// Print JSON for other tools instead of text.
     #[arg(long)]
     json: bool,
+    /// Cut the best passage from the original recording into FILE (.wav, .flac or
+    /// .mp3), at the original's own rate and channels, its SHA-256 checked first.
+    #[arg(long, value_name = "FILE")]
+    clip: Option<PathBuf>,
+    /// Seconds of the recording kept before and after the clipped passage.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.5)]
+    pad: f64,
 }
 
 #[derive(Args)]
@@ -180,6 +207,10 @@ struct ExportArgs {
     /// path relative to the page [default: the recording, from the page's folder].
     #[arg(long, value_name = "URL")]
     audio_url: Option<String>,
+    /// Times at each turn of STEM.txt: offset (into the recording), clock (UTC, where
+    /// the recording's clock is known) or both.
+    #[arg(long, value_name = "WHICH", default_value = "both")]
+    txt_times: TextTimes,
 }
 
 impl ExportArgs {
@@ -193,6 +224,7 @@ impl ExportArgs {
         options.page.check()?;
         options.captions.max_line_chars = usize::from(self.caption_chars);
         options.podcast_words = self.podcast_words;
+        options.text_times = self.txt_times;
         if let Some(file) = &self.chapters {
             options.chapters = read_chapters(file)?;
         }
@@ -388,6 +420,7 @@ fn transcribe(args: TranscribeArgs, bars: bool) -> u8 {
         if let Some(vad) = &args.vad_model {
             models = models.with_vad(vad);
         }
+        args.run.check_inputs(&args.inputs)?;
         let builder = pipeline_builder(models, &args.run, bars)
             .language(&args.language)
             .beam_size(args.beam_size)
@@ -408,6 +441,7 @@ fn transcribe(args: TranscribeArgs, bars: bool) -> u8 {
 fn diarize(args: DiarizeArgs, bars: bool) -> u8 {
     let built = (|| {
         let models = Models::locate(args.run.models_dir.as_deref())?;
+        args.run.check_inputs(&args.inputs)?;
         let builder = pipeline_builder(models, &args.run, bars).transcription(false);
         let output = Output::new(&args.out, parse_formats(&args.formats)?);
         Ok((args.speakers.apply(builder)?.build()?, output))
@@ -424,6 +458,9 @@ fn pipeline_builder(models: Models, run: &RunArgs, bars: bool) -> PipelineBuilde
     let mut builder = Pipeline::builder(models).progress(Arc::new(bars::Bars::new(bars)));
     if let Some(threads) = run.threads {
         builder = builder.threads(threads);
+    }
+    if let Some(time) = &run.started_at {
+        builder = builder.started_at(time);
     }
     builder
 }
@@ -480,8 +517,20 @@ fn quote(args: QuoteArgs) -> Result<()> {
         query = query.speaker(speaker);
     }
     let quotes = find_quotes(&query, &sources);
+    let clip = match &args.clip {
+        Some(out) => Some(clip_best(&quotes, out, args.pad)?),
+        None => None,
+    };
     let text = if args.json {
-        serde_json::to_string_pretty(&quotes).expect("quotes serialize") + "\n"
+        let mut json = serde_json::to_value(&quotes).expect("quotes serialize");
+        if let (Some(clip), Some(best)) = (&clip, json.get_mut(0)) {
+            best["clip"] = serde_json::json!({
+                "path": clip.path, "original": clip.original, "start": clip.start,
+                "end": clip.end, "frames": clip.frames, "sample_rate": clip.sample_rate,
+                "channels": clip.channels,
+            });
+        }
+        serde_json::to_string_pretty(&json).expect("quotes serialize") + "\n"
     } else {
         if quotes.is_empty() {
             eprintln!("spacescribe: no passage matches");
@@ -496,6 +545,31 @@ fn quote(args: QuoteArgs) -> Result<()> {
     // A reader that stops early (`| head`) is not an error worth a message.
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(())
+}
+
+/// Cuts the best of `quotes` from its recording into `out`, `pad` seconds each side.
+fn clip_best(quotes: &[Quote], out: &Path, pad: f64) -> Result<Clip> {
+    let best = quotes.first().ok_or_else(|| {
+        Error::Usage(format!(
+            "no passage matches, so there is nothing to clip into {}",
+            out.display()
+        ))
+    })?;
+    let options = ClipOptions {
+        pad,
+        ..ClipOptions::default()
+    };
+    let clip = publish::clip(&best.file, best.start, best.end, out, &options)?;
+    eprintln!(
+        "spacescribe: clip {} = {} to {} of {} ({} Hz, {} channel(s))",
+        clip.path.display(),
+        offset_millis(clip.start),
+        offset_millis(clip.end),
+        clip.original.display(),
+        clip.sample_rate,
+        clip.channels
+    );
+    Ok(clip)
 }
 
 /// A quote for a reader: where, who, the words as said (doubtful ones `(?)`, crosstalk

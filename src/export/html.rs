@@ -86,7 +86,7 @@ pub(crate) fn render(transcript: &Transcript, page: &Page) -> String {
 struct View<'a> {
     transcript: &'a Transcript,
     title: String,
-    clock: Option<WallClock>,
+    clock: Option<WallClock<'a>>,
     word_count: usize,
 }
 
@@ -95,7 +95,7 @@ impl<'a> View<'a> {
         View {
             transcript,
             title: title(transcript),
-            clock: WallClock::parse(transcript.source.wall_clock_start.as_deref()),
+            clock: WallClock::of(transcript),
             word_count: transcript.words().count(),
         }
     }
@@ -256,11 +256,14 @@ fn push_head(html: &mut String, view: &View) {
 fn push_title_block(html: &mut String, view: &View) {
     let transcript = view.transcript;
     let mut facts = Vec::new();
-    if let Some(clock) = view.clock {
+    if let Some((datetime, line)) = view
+        .clock
+        .and_then(|c| Some((c.rfc3339(0.0)?, c.date_time(0.0)?)))
+    {
         facts.push(format!(
             "<time datetime=\"{}\">{}</time>",
-            escape(&clock.rfc3339(0.0)),
-            escape(&clock.date_line())
+            escape(&datetime),
+            escape(&line)
         ));
     }
     facts.push(format!("{} long", clock(transcript.source.duration)));
@@ -377,11 +380,14 @@ fn push_turn(html: &mut String, view: &View, segments: &[Segment]) {
         "<button type=\"button\" class=\"time\" data-start=\"{start:.3}\" title=\"Play from here\">{}</button>",
         clock(start)
     ));
-    if let Some(clock) = view.clock {
+    if let Some((datetime, time)) = view
+        .clock
+        .and_then(|c| Some((c.rfc3339(start)?, c.time_of_day(start)?)))
+    {
         html.push_str(&format!(
             " <time class=\"wall\" datetime=\"{}\" title=\"wall-clock time\">{}</time>",
-            escape(&clock.rfc3339(start)),
-            clock.time_of_day(start)
+            escape(&datetime),
+            escape(&time)
         ));
     }
     html.push_str("</p>\n<p class=\"words\">");
@@ -560,12 +566,12 @@ mod tests {
     #[test]
     fn turns_carry_speaker_time_wall_clock_and_timed_words() {
         let mut t = fixture::two_speakers();
-        t.source.wall_clock_start = Some("2024-08-13T20:00:00+00:00".into());
+        t.source.clock = crate::export::fixture::clock_from("2024-08-13T20:00:00.000Z");
         t.segments[0].words[1].probability = 0.1;
         t.segments[1].words[0].overlap = true;
         let page = render(&t, &Page::default());
-        assert!(page.contains("<p class=\"facts\"><time datetime=\"2024-08-13T20:00:00+00:00\">2024-08-13 20:00:00 UTC</time>"));
-        assert!(page.contains("<div class=\"turn c1\">\n<p class=\"head\"><span class=\"speaker\">Bob</span> <button type=\"button\" class=\"time\" data-start=\"3661.500\" title=\"Play from here\">01:01:01</button> <time class=\"wall\" datetime=\"2024-08-13T21:01:01.500+00:00\" title=\"wall-clock time\">21:01:01 UTC</time></p>"));
+        assert!(page.contains("<p class=\"facts\"><time datetime=\"2024-08-13T20:00:00.000Z\">2024-08-13 20:00:00 UTC</time>"));
+        assert!(page.contains("<div class=\"turn c1\">\n<p class=\"head\"><span class=\"speaker\">Bob</span> <button type=\"button\" class=\"time\" data-start=\"3661.500\" title=\"Play from here\">01:01:01</button> <time class=\"wall\" datetime=\"2024-08-13T21:01:01.500Z\" title=\"wall-clock time\">21:01:01 UTC</time></p>"));
         assert!(page.contains("<span class=\"w unsure\" data-start=\"1.400\" data-end=\"1.500\" title=\"unsure (10 %)\">&amp;</span>"));
         assert!(page.contains("<span class=\"w overlap\" data-start=\"3661.500\" data-end=\"3662.000\" title=\"spoken over another speaker\">Hi</span> <span class=\"w\""));
     }

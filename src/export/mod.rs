@@ -56,6 +56,36 @@ pub struct ExportOptions {
     pub chapters: Vec<Chapter>,
     /// The HTML page's settings (where its player finds the audio).
     pub page: Page,
+    /// Which times the plain text gives at each turn.
+    pub text_times: TextTimes,
+}
+
+/// The times at each turn of the plain text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TextTimes {
+    /// The time into the recording only.
+    Offset,
+    /// The wall clock only, where the recording's clock is known (else the offset).
+    Clock,
+    /// Both, the wall clock where it is known: `[00:00:32 · 00:00:32 UTC]`.
+    #[default]
+    Both,
+}
+
+impl std::str::FromStr for TextTimes {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "offset" => Ok(TextTimes::Offset),
+            "clock" => Ok(TextTimes::Clock),
+            "both" => Ok(TextTimes::Both),
+            other => Err(Error::Usage(format!(
+                "unknown text times '{other}' (choose offset, clock or both)"
+            ))),
+        }
+    }
 }
 
 impl Format {
@@ -106,7 +136,7 @@ impl Format {
             Format::Json => Some(json::render(transcript)),
             Format::Vtt => Some(vtt::render(transcript, style)),
             Format::Srt => Some(srt::render(transcript, style)),
-            Format::Txt => Some(text::render(transcript)),
+            Format::Txt => Some(text::render(transcript, options.text_times)),
             Format::Rttm => rttm::render(transcript, uri),
             Format::Podcast => Some(podcast::render(transcript, style, options.podcast_words)),
             Format::Chapters => Some(chapters::render(transcript, &options.chapters)),
@@ -228,6 +258,20 @@ pub fn write(
 pub(crate) mod fixture {
     use crate::transcript::*;
 
+    /// A clock set once, at the first sample, by the playlist.
+    pub fn clock_from(rfc3339: &str) -> RecordingClock {
+        RecordingClock {
+            anchor: Some(ClockSource::ProgramDateTime),
+            anchors: vec![ClockAnchor {
+                at: 0.0,
+                utc: Some(rfc3339.into()),
+                source: ClockSource::ProgramDateTime,
+                note: None,
+            }],
+            warnings: Vec::new(),
+        }
+    }
+
     pub fn word(text: &str, start: f64, end: f64, speaker: Option<&str>) -> Word {
         Word {
             word: text.into(),
@@ -236,6 +280,7 @@ pub(crate) mod fixture {
             probability: 0.9,
             speaker: speaker.map(str::to_string),
             overlap: false,
+            wall_clock: None,
         }
     }
 
@@ -254,6 +299,7 @@ pub(crate) mod fixture {
             avg_logprob: -0.1,
             no_speech_prob: 0.0,
             overlap,
+            wall_clock: None,
         }
     }
 

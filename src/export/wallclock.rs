@@ -1,74 +1,72 @@
-//! Wall-clock times for the transcript page: the recording's start (RFC 3339, from
-//! an HLS playlist's PROGRAM-DATE-TIME) plus a time into the recording, shown in
-//! the start's own time zone, since that is where the event happened.
+//! Wall-clock times as people read them: the recording's clock (see
+//! [`RecordingClock`]) at a time into the recording, in UTC, written out for the page's
+//! turns and date line, the text format and the quote tool's citations.
 
-use chrono::{DateTime, FixedOffset, TimeDelta};
+use crate::transcript::{RecordingClock, Transcript, rfc3339_millis};
+use chrono::{DateTime, Utc};
 
-/// The wall-clock time of the recording's first sample.
+/// The recording's clock, when it has one.
 #[derive(Debug, Clone, Copy)]
-pub struct WallClock(DateTime<FixedOffset>);
+pub struct WallClock<'a>(&'a RecordingClock);
 
-impl WallClock {
-    /// `None` when the transcript carries no start or one that is not RFC 3339.
-    pub fn parse(rfc3339: Option<&str>) -> Option<WallClock> {
-        DateTime::parse_from_rfc3339(rfc3339?.trim())
-            .ok()
-            .map(WallClock)
+impl<'a> WallClock<'a> {
+    /// `None` when nothing dates the recording.
+    pub fn of(transcript: &'a Transcript) -> Option<WallClock<'a>> {
+        let clock = &transcript.source.clock;
+        clock.anchor.is_some().then_some(WallClock(clock))
     }
 
-    /// The wall-clock time `seconds` into the recording, to the millisecond.
-    pub fn at(self, seconds: f64) -> DateTime<FixedOffset> {
-        self.0 + TimeDelta::milliseconds((seconds.max(0.0) * 1000.0).round() as i64)
+    /// UTC `seconds` into the recording; `None` where the clock is lost.
+    pub fn at(self, seconds: f64) -> Option<DateTime<Utc>> {
+        self.0.utc_at(seconds)
     }
 
-    /// `2024-08-13 00:00:00 UTC` (or `+02:00`): the date line of the page.
-    pub(crate) fn date_line(self) -> String {
-        self.date_time(0.0)
+    /// `2024-08-13 00:41:07 UTC`, `seconds` into the recording: a citation's date and
+    /// time, and the page's date line.
+    pub fn date_time(self, seconds: f64) -> Option<String> {
+        self.at(seconds)
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
     }
 
-    /// `2024-08-13 00:41:07 UTC` (or `+02:00`), `seconds` into the recording: a
-    /// citation's date and time.
-    pub fn date_time(self, seconds: f64) -> String {
-        format!(
-            "{} {}",
-            self.at(seconds).format("%Y-%m-%d %H:%M:%S"),
-            self.zone()
-        )
+    /// `00:41:07 UTC`: the zone keeps it apart from the time into the recording beside it.
+    pub(crate) fn time_of_day(self, seconds: f64) -> Option<String> {
+        self.at(seconds)
+            .map(|t| t.format("%H:%M:%S UTC").to_string())
     }
 
-    /// `hh:mm:ss UTC` (or `+02:00`), `seconds` into the recording: the zone keeps it
-    /// apart from the time into the recording shown beside it.
-    pub(crate) fn time_of_day(self, seconds: f64) -> String {
-        format!("{} {}", self.at(seconds).format("%H:%M:%S"), self.zone())
-    }
-
-    fn zone(self) -> String {
-        if self.0.offset().local_minus_utc() == 0 {
-            "UTC".to_string()
-        } else {
-            self.0.format("%:z").to_string()
-        }
-    }
-
-    /// RFC 3339, `seconds` into the recording: the `datetime` of a `<time>` element.
-    pub(crate) fn rfc3339(self, seconds: f64) -> String {
-        self.at(seconds).to_rfc3339()
+    /// RFC 3339 with milliseconds: the `datetime` of a `<time>` element.
+    pub(crate) fn rfc3339(self, seconds: f64) -> Option<String> {
+        self.at(seconds).map(rfc3339_millis)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transcript::{ClockAnchor, ClockSource};
 
     #[test]
-    fn adds_the_time_into_the_recording_across_midnight() {
-        let start = WallClock::parse(Some("2024-08-12T23:59:30.000+02:00")).unwrap();
-        assert_eq!(start.date_line(), "2024-08-12 23:59:30 +02:00");
-        assert_eq!(start.time_of_day(45.2), "00:00:15 +02:00");
-        assert_eq!(start.rfc3339(45.0), "2024-08-13T00:00:15+02:00");
-        let utc = WallClock::parse(Some("2024-08-13T00:00:00+00:00")).unwrap();
-        assert_eq!(utc.date_line(), "2024-08-13 00:00:00 UTC");
-        assert!(WallClock::parse(Some("yesterday")).is_none());
-        assert!(WallClock::parse(None).is_none());
+    fn reads_the_recording_clock_across_midnight_and_where_it_is_lost() {
+        let mut t = crate::export::fixture::two_speakers();
+        assert!(WallClock::of(&t).is_none());
+        let anchor = |at: f64, utc: Option<&str>| ClockAnchor {
+            at,
+            utc: utc.map(str::to_string),
+            source: ClockSource::ProgramDateTime,
+            note: None,
+        };
+        t.source.clock = RecordingClock {
+            anchor: Some(ClockSource::ProgramDateTime),
+            anchors: vec![
+                anchor(0.0, Some("2024-08-12T23:59:30.000+02:00")),
+                anchor(60.0, None),
+            ],
+            warnings: Vec::new(),
+        };
+        let clock = WallClock::of(&t).unwrap();
+        assert_eq!(clock.date_time(0.0).unwrap(), "2024-08-12 21:59:30 UTC");
+        assert_eq!(clock.time_of_day(45.2).unwrap(), "22:00:15 UTC");
+        assert_eq!(clock.rfc3339(45.0).unwrap(), "2024-08-12T22:00:15.000Z");
+        assert_eq!(clock.time_of_day(61.0), None);
     }
 }

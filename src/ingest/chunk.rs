@@ -22,8 +22,8 @@ pub(crate) enum ChunkScan {
 /// An ADTS chunk as its ID3 tag and frame headers describe it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct AdtsChunk {
-    /// The 90 kHz transport-stream stamp of its first frame.
-    pub(crate) timestamp: Option<u64>,
+    /// The 90 kHz transport-stream stamp of its first frame, and its TIT3 clock.
+    pub(crate) tags: id3::Stripped,
     /// Well-formed ADTS frames in it.
     pub(crate) frames: u64,
     /// Sample rate and channel configuration of its first frame.
@@ -38,7 +38,8 @@ impl AdtsChunk {
             codec: "aac".into(),
             sample_rate: self.rate,
             channels: self.channels,
-            id3_timestamp: self.timestamp,
+            id3_timestamp: self.tags.timestamp,
+            id3_wall_clock: self.tags.wall_clock,
         }
     }
 
@@ -60,7 +61,7 @@ pub(crate) fn scan(part: &Part) -> ChunkScan {
     let first = frames.first().map(|f| &audio[f.clone()]);
     match first.and_then(|f| Some((adts::sample_rate(f)?, adts::channels(f)?))) {
         Some((rate, channels)) if adts::is_sync(audio) => ChunkScan::Adts(AdtsChunk {
-            timestamp: tags.timestamp,
+            tags,
             frames: frames.len() as u64,
             rate,
             channels,

@@ -20,6 +20,7 @@ use super::codec::{codec_error, codec_name, probe_error};
 use super::source::{Tail, read_leading_tags};
 use super::{adts, id3, mp4};
 use crate::error::{Error, Result};
+use chrono::{DateTime, Utc};
 use std::fs::File;
 use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -54,6 +55,8 @@ pub(crate) struct StreamInfo {
     pub(crate) channels: u16,
     /// Transport-stream timestamp from a leading ID3 PRIV frame (90 kHz ticks).
     pub(crate) id3_timestamp: Option<u64>,
+    /// The wall clock a leading ID3 TIT3 frame dates the part's first sample with.
+    pub(crate) id3_wall_clock: Option<DateTime<Utc>>,
 }
 
 /// How a decoder copies a packet's channels out of the codec.
@@ -174,7 +177,7 @@ impl Decoder {
         let mut source =
             Tail::new(file, tags.tag_len as u64, len).map_err(|e| Error::io(path, e))?;
         let adts = source.starts_with_adts().map_err(|e| Error::io(path, e))?;
-        let mut decoder = Self::open_source(path, Box::new(source), tags.timestamp, adts)?;
+        let mut decoder = Self::open_source(path, Box::new(source), tags, adts)?;
         decoder.trim = mp4::audio_trim(path, decoder.info.sample_rate);
         Ok(decoder)
     }
@@ -189,12 +192,12 @@ impl Decoder {
         data: Vec<u8>,
         preroll: Option<&[u8]>,
     ) -> Result<Decoder> {
-        let (mut data, ts, adts) = chunk_audio(path, data)?;
+        let (mut data, tags, adts) = chunk_audio(path, data)?;
         let preroll = preroll.filter(|p| adts && adts::same_format(p, &data));
         if let Some(p) = preroll {
             data.splice(0..0, p.iter().copied());
         }
-        let mut decoder = Self::open_source(path, Box::new(Cursor::new(data)), ts, adts)?;
+        let mut decoder = Self::open_source(path, Box::new(Cursor::new(data)), tags, adts)?;
         if preroll.is_some() {
             decoder.trim = Some(mp4::Trim {
                 skip: adts::FRAME_SAMPLES,
@@ -213,26 +216,26 @@ impl Decoder {
         data: Vec<u8>,
         previous: Decoder,
     ) -> Result<Decoder> {
-        let (data, ts, adts) = chunk_audio(path, data)?;
+        let (data, tags, adts) = chunk_audio(path, data)?;
         let source = Box::new(Cursor::new(data));
         guarded(path, || {
-            Self::open_guarded(path, source, ts, adts, Some(previous.decoder))
+            Self::open_guarded(path, source, tags, adts, Some(previous.decoder))
         })
     }
 
     fn open_source(
         path: &Path,
         source: Box<dyn MediaSource>,
-        ts: Option<u64>,
+        tags: id3::Stripped,
         adts: bool,
     ) -> Result<Decoder> {
-        guarded(path, || Self::open_guarded(path, source, ts, adts, None))
+        guarded(path, || Self::open_guarded(path, source, tags, adts, None))
     }
 
     fn open_guarded(
         path: &Path,
         source: Box<dyn MediaSource>,
-        ts: Option<u64>,
+        tags: id3::Stripped,
         adts: bool,
         carried: Option<Box<dyn AudioDecoder>>,
     ) -> Result<Decoder> {
@@ -256,7 +259,8 @@ impl Decoder {
             codec: codec_name(params.codec),
             sample_rate,
             channels,
-            id3_timestamp: ts,
+            id3_timestamp: tags.timestamp,
+            id3_wall_clock: tags.wall_clock,
         };
         Ok(Decoder {
             path: path.to_path_buf(),
@@ -675,9 +679,9 @@ impl RunState {
     }
 }
 
-/// The audio of an in-memory chunk behind its ID3 tag: (bytes, the tag's transport-stream
-/// timestamp, whether they are ADTS).
-fn chunk_audio(path: &Path, mut data: Vec<u8>) -> Result<(Vec<u8>, Option<u64>, bool)> {
+/// The audio of an in-memory chunk behind its ID3 tag: (bytes, what the tag says,
+/// whether they are ADTS).
+fn chunk_audio(path: &Path, mut data: Vec<u8>) -> Result<(Vec<u8>, id3::Stripped, bool)> {
     if data.is_empty() {
         return Err(Error::input(path, "empty file"));
     }
@@ -687,7 +691,7 @@ fn chunk_audio(path: &Path, mut data: Vec<u8>) -> Result<(Vec<u8>, Option<u64>, 
         return Err(Error::input(path, "file holds only an ID3 tag, no audio"));
     }
     let adts = adts::is_sync(&data);
-    Ok((data, tags.timestamp, adts))
+    Ok((data, tags, adts))
 }
 
 /// A codec decoder for `params`, fresh (no state carried over from other audio).

@@ -6,6 +6,7 @@
 //! any chunk is read, and one bad entry refuses the whole playlist.
 
 use crate::error::{Error, Result};
+use chrono::{DateTime, Utc};
 use m3u8_rs::Playlist;
 use std::path::{Component, Path, PathBuf};
 
@@ -21,6 +22,8 @@ pub(crate) struct Entry {
     pub(crate) duration: f64,
     /// `#EXT-X-DISCONTINUITY` precedes this entry.
     pub(crate) discontinuity: bool,
+    /// The entry's own `#EXT-X-PROGRAM-DATE-TIME`: the wall clock at its first sample.
+    pub(crate) program_date_time: Option<DateTime<Utc>>,
 }
 
 /// A parsed local media playlist.
@@ -29,8 +32,6 @@ pub(crate) struct MediaPlaylist {
     /// The playlist file as read (hashed for provenance).
     pub(crate) bytes: Vec<u8>,
     pub(crate) entries: Vec<Entry>,
-    /// `#EXT-X-PROGRAM-DATE-TIME` of the first entry, RFC 3339.
-    pub(crate) program_date_time: Option<String>,
 }
 
 /// Reads and checks the playlist at `path`.
@@ -64,19 +65,11 @@ pub(crate) fn parse(path: &Path, bytes: Vec<u8>) -> Result<MediaPlaylist> {
                 path: resolve_entry(path, &dir, &s.uri)?,
                 duration: f64::from(s.duration).max(0.0),
                 discontinuity: s.discontinuity,
+                program_date_time: s.program_date_time.map(|t| t.with_timezone(&Utc)),
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let program_date_time = media
-        .segments
-        .first()
-        .and_then(|s| s.program_date_time.as_ref())
-        .map(|t| t.to_rfc3339());
-    Ok(MediaPlaylist {
-        bytes,
-        entries,
-        program_date_time,
-    })
+    Ok(MediaPlaylist { bytes, entries })
 }
 
 fn playlist_dir(path: &Path) -> PathBuf {
@@ -149,8 +142,14 @@ mod tests {
         assert_eq!(list.entries[1].duration, 2.5);
         let disc: Vec<_> = list.entries.iter().map(|s| s.discontinuity).collect();
         assert_eq!(disc, [false, false, true]);
-        let when = list.program_date_time.unwrap();
-        assert!(when.starts_with("2024-08-12T20:14:03.120"), "{when}");
+        let when: Vec<_> = list.entries.iter().map(|s| s.program_date_time).collect();
+        let first = when[0].unwrap().to_rfc3339();
+        assert!(first.starts_with("2024-08-12T20:14:03.120"), "{first}");
+        assert_eq!(
+            when[1..],
+            [None, None],
+            "a date belongs to the entry it precedes"
+        );
     }
 
     #[test]

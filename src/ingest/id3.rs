@@ -4,7 +4,10 @@
 //! cut off before probing. The tag is not thrown away unread: Apple's HLS packager puts
 //! the chunk's MPEG-TS presentation time in a PRIV frame
 //! (`com.apple.streaming.transportStreamTimestamp`), which is how timestamp gaps
-//! between chunks are found.
+//! between chunks are found. Some recordings also date each chunk in a `TIT3` text frame
+//! (NTP time), one of the anchors of the recording's wall clock.
+
+use chrono::{DateTime, Utc};
 
 /// Owner string of the PRIV frame holding the 33-bit 90 kHz transport-stream timestamp.
 const TIMESTAMP_OWNER: &[u8] = b"com.apple.streaming.transportStreamTimestamp";
@@ -24,7 +27,12 @@ pub(crate) struct Stripped {
     pub(crate) tag_len: usize,
     /// The PRIV transport-stream timestamp (90 kHz ticks, 33 bits), when present.
     pub(crate) timestamp: Option<u64>,
+    /// The wall clock a `TIT3` frame gives, when present and readable.
+    pub(crate) wall_clock: Option<DateTime<Utc>>,
 }
+
+/// Seconds from the NTP era (1900-01-01) to the Unix epoch.
+const NTP_TO_UNIX: i64 = 2_208_988_800;
 
 /// Length of the ID3v2 tag starting at `head` (header, body and optional footer), or
 /// `None` when `head` does not start with a well-formed ID3v2 header.
@@ -47,28 +55,36 @@ pub(crate) fn tag_len(head: &[u8]) -> Option<usize> {
 }
 
 /// Finds every ID3v2 tag at the start of `data` (packagers sometimes write more than one)
-/// and reads the transport-stream timestamp from the first one that has it.
+/// and reads the transport-stream timestamp and the TIT3 clock from the first one that
+/// has each.
 pub(crate) fn strip(data: &[u8]) -> Stripped {
     let mut out = Stripped::default();
     while let Some(len) = tag_len(&data[out.tag_len..]) {
         let tag = &data[out.tag_len..data.len().min(out.tag_len + len)];
-        if out.timestamp.is_none() {
-            out.timestamp = transport_timestamp(tag);
+        for (id, body) in frames(tag) {
+            match id {
+                b"PRIV" if out.timestamp.is_none() => out.timestamp = priv_timestamp(body),
+                b"TIT3" if out.wall_clock.is_none() => out.wall_clock = tit3_clock(body),
+                _ => {}
+            }
         }
         out.tag_len = (out.tag_len + len).min(data.len());
     }
     out
 }
 
-/// Reads the PRIV transport-stream timestamp out of one whole tag (header included).
-fn transport_timestamp(tag: &[u8]) -> Option<u64> {
-    let major = tag[3];
-    let flags = tag[5];
-    let mut pos = HEADER_LEN + extended_header_len(tag, major, flags)?;
+/// The frames of one whole tag (header included), as (id, body), stopping at padding
+/// or at the first frame that does not fit.
+fn frames(tag: &[u8]) -> Vec<(&[u8; 4], &[u8])> {
+    let mut found = Vec::new();
+    let (major, flags) = (tag[3], tag[5]);
     // ID3v2.2 uses 3-byte ids and sizes; Apple writes v2.4, v2.3 is accepted too.
-    if major < 3 {
-        return None;
-    }
+    let Some(mut pos) = extended_header_len(tag, major, flags)
+        .filter(|_| major >= 3)
+        .map(|len| HEADER_LEN + len)
+    else {
+        return found;
+    };
     while pos + HEADER_LEN <= tag.len() {
         let id = &tag[pos..pos + 4];
         if id[0] == 0 {
@@ -78,17 +94,47 @@ fn transport_timestamp(tag: &[u8]) -> Option<u64> {
         let size = if major == 4 {
             syncsafe(size_bytes)
         } else {
-            u32::from_be_bytes(size_bytes.try_into().ok()?) as usize
+            u32::from_be_bytes(size_bytes.try_into().expect("four bytes")) as usize
         };
-        let body = tag.get(pos + HEADER_LEN..pos + HEADER_LEN + size)?;
-        if id == b"PRIV"
-            && let Some(ts) = priv_timestamp(body)
-        {
-            return Some(ts);
-        }
+        let Some(body) = tag.get(pos + HEADER_LEN..pos + HEADER_LEN + size) else {
+            break;
+        };
+        found.push((id.try_into().expect("four bytes"), body));
         pos += HEADER_LEN + size;
     }
-    None
+    found
+}
+
+/// A TIT3 text frame's clock: an NTP timestamp (the 64-bit fixed-point value, seconds
+/// since 1900 in the high half, written in decimal, optionally after `ntp`) or an
+/// RFC 3339 time. Anything else is not a clock and is ignored.
+fn tit3_clock(body: &[u8]) -> Option<DateTime<Utc>> {
+    let (&encoding, text) = body.split_first()?;
+    // Latin-1 and UTF-8 (encodings 0 and 3) are the ones that can hold the digits as bytes.
+    if encoding != 0 && encoding != 3 {
+        return None;
+    }
+    let text = std::str::from_utf8(text)
+        .ok()?
+        .trim_matches(char::from(0))
+        .trim();
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Some(time.with_timezone(&Utc));
+    }
+    let digits = text
+        .strip_prefix("ntp")
+        .or_else(|| text.strip_prefix("NTP"))
+        .unwrap_or(text)
+        .trim();
+    ntp_to_utc(digits.parse().ok()?)
+}
+
+/// A 64-bit NTP timestamp (32.32 fixed point, seconds since 1900) as UTC; `None` for
+/// values before 2000, which no recording of a Space carries.
+fn ntp_to_utc(ntp: u64) -> Option<DateTime<Utc>> {
+    let seconds = (ntp >> 32) as i64 - NTP_TO_UNIX;
+    let nanos = (((ntp & 0xffff_ffff) * 1_000_000_000) >> 32) as u32;
+    DateTime::from_timestamp(seconds, nanos).filter(|t| t.timestamp() >= 946_684_800)
 }
 
 /// Size of the extended header that follows the tag header (flag bit 6), if any.
@@ -137,8 +183,12 @@ pub(crate) mod tests {
 
     /// An ID3v2.4 tag like the ones Spaces chunks start with: a TIT3 text frame, then PRIV.
     pub(crate) fn spaces_tag(timestamp: u64) -> Vec<u8> {
+        spaces_tag_dated(b"\x03ntp 123", timestamp)
+    }
+
+    /// [`spaces_tag`] with `text` (encoding byte first) in its TIT3 frame.
+    pub(crate) fn spaces_tag_dated(text: &[u8], timestamp: u64) -> Vec<u8> {
         let mut frames = Vec::new();
-        let text = b"\x03ntp 123";
         frames.extend_from_slice(b"TIT3");
         frames.extend_from_slice(&syncsafe_bytes(text.len()));
         frames.extend_from_slice(&[0, 0]);
@@ -166,6 +216,29 @@ pub(crate) mod tests {
         assert_eq!(s.tag_len, tag_len);
         assert_eq!(s.timestamp, Some(0x1_2345_6789));
         assert_eq!(&data[s.tag_len..], &[0xff, 0xf1, 0x50, 0x80]);
+    }
+
+    #[test]
+    fn reads_the_tit3_clock_as_ntp_or_rfc3339() {
+        // 2024-08-13T00:00:00.5Z: Unix 1723507200 + NTP era, half a second of fraction.
+        let ntp = ((1_723_507_200u64 + 2_208_988_800) << 32) | (1 << 31);
+        let text = format!("\x03ntp {ntp}");
+        let s = strip(&spaces_tag_dated(text.as_bytes(), 7));
+        assert_eq!(s.timestamp, Some(7));
+        let when = s.wall_clock.unwrap().to_rfc3339();
+        assert_eq!(when, "2024-08-13T00:00:00.500+00:00");
+        let s = strip(&spaces_tag_dated(b"\x002024-08-13T02:00:00+02:00\0", 7));
+        assert_eq!(
+            s.wall_clock.unwrap().to_rfc3339(),
+            "2024-08-13T00:00:00+00:00"
+        );
+        for not_a_clock in [
+            &b"\x03ntp 123"[..],
+            b"\x03Launch recap",
+            b"\x01\xff\xfe1\x00",
+        ] {
+            assert_eq!(strip(&spaces_tag_dated(not_a_clock, 7)).wall_clock, None);
+        }
     }
 
     #[test]

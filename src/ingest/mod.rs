@@ -24,6 +24,7 @@ mod source;
 pub(crate) use decode::Silence;
 
 use crate::error::{Error, Result};
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -58,6 +59,8 @@ pub(crate) struct Part {
     pub(crate) nominal_seconds: Option<f64>,
     /// The playlist marks a discontinuity before this part.
     pub(crate) discontinuity: bool,
+    /// The wall clock at the part's first sample, as the playlist dates it.
+    pub(crate) program_date_time: Option<DateTime<Utc>>,
 }
 
 /// An input, opened and checked, not yet decoded.
@@ -66,8 +69,6 @@ pub(crate) struct Recording {
     pub(crate) path: PathBuf,
     pub(crate) kind: Kind,
     pub(crate) parts: Vec<Part>,
-    /// Wall-clock time of the first sample (RFC 3339), when the input says it.
-    pub(crate) wall_clock_start: Option<String>,
     /// The playlist text, hashed before the chunks.
     playlist_bytes: Option<Vec<u8>>,
 }
@@ -94,8 +95,8 @@ pub(crate) fn open(path: &Path) -> Result<Recording> {
             name: path.display().to_string(),
             nominal_seconds: None,
             discontinuity: false,
+            program_date_time: None,
         }],
-        wall_clock_start: None,
         playlist_bytes: None,
     })
 }
@@ -116,13 +117,13 @@ fn open_playlist(path: &Path) -> Result<Recording> {
             name: e.uri,
             nominal_seconds: Some(e.duration),
             discontinuity: e.discontinuity,
+            program_date_time: e.program_date_time,
         })
         .collect();
     Ok(Recording {
         path: path.to_path_buf(),
         kind: Kind::Hls,
         parts,
-        wall_clock_start: list.program_date_time,
         playlist_bytes: Some(list.bytes),
     })
 }

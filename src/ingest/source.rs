@@ -28,7 +28,8 @@ pub(crate) fn read_leading_tags(file: &mut File, len: u64) -> std::io::Result<id
             let mut tag = head.to_vec();
             tag.resize(tag_len.min((len - out.tag_len as u64) as usize), 0);
             file.read_exact(&mut tag[head.len()..])?;
-            out.timestamp = id3::strip(&tag).timestamp;
+            let read = id3::strip(&tag);
+            (out.timestamp, out.wall_clock) = (read.timestamp, read.wall_clock);
         }
         out.tag_len = (out.tag_len + tag_len).min(len as usize);
     }

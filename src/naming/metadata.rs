@@ -56,7 +56,23 @@ fn parse(json: &Value, path: &Path) -> SpaceMetadata {
         space_id: text(&meta["rest_id"]).or_else(|| text(&json["id"])),
         creator,
         participants,
+        started_at: started_at(&meta["started_at"], 1_000)
+            .or_else(|| started_at(&json["release_timestamp"], 1))
+            .or_else(|| started_at(&json["timestamp"], 1)),
     }
+}
+
+/// A start time given as a count of Unix time units (`per_second` of them to the second:
+/// twspace-dl writes milliseconds, as a number or a string; yt-dlp seconds), as RFC 3339
+/// UTC with milliseconds.
+fn started_at(value: &Value, per_second: i64) -> Option<String> {
+    let count = value
+        .as_i64()
+        .or_else(|| value.as_f64().map(|f| f as i64))
+        .or_else(|| value.as_str()?.trim().parse().ok())?;
+    let millis = count.checked_mul(1_000 / per_second)?;
+    let utc = chrono::DateTime::from_timestamp_millis(millis)?;
+    Some(utc.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
 fn person(name: &Value, handle: &Value) -> Option<Participant> {
@@ -94,12 +110,13 @@ mod tests {
     #[test]
     fn reads_yt_dlp_shape() {
         let json: Value = serde_json::from_str(
-            r#"{"id":"1Yq","title":"T","uploader":"Ann","uploader_id":"ann"}"#,
+            r#"{"id":"1Yq","title":"T","uploader":"Ann","uploader_id":"ann","timestamp":1723507200}"#,
         )
         .unwrap();
         let m = parse(&json, Path::new("x.info.json"));
         assert_eq!(m.title.as_deref(), Some("T"));
         assert_eq!(m.participants.len(), 1);
+        assert_eq!(m.started_at.as_deref(), Some("2024-08-13T00:00:00.000Z"));
     }
 
     #[test]
@@ -108,6 +125,8 @@ mod tests {
         let m = read(&path).unwrap();
         assert!(m.title.is_some());
         assert!(m.participants.len() >= 3, "{:?}", m.participants);
+        // twspace-dl's milliseconds.
+        assert_eq!(m.started_at.as_deref(), Some("2024-08-13T00:00:00.000Z"));
         assert_eq!(find_for(&path.with_file_name("playlist.m3u8")), Some(path));
     }
 }

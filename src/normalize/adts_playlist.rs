@@ -14,6 +14,7 @@
 //! in order, where the resampling thread lagged behind the decoding and the 48 kHz audio
 //! crossed between threads.
 
+use super::ClockMark;
 use super::playlist::{ChunkPlacer, ChunkToPlace, Placement, chunk_failure};
 use super::resample::{ResampleStream, out_len};
 use super::stretch::{ResampledOnLanes, Stretch};
@@ -37,6 +38,8 @@ pub(super) struct AdtsPlaylist<'a> {
     runs: Vec<RateRun>,
     /// Output positions (16 kHz samples) and reasons of zero-length marks.
     marks: Vec<(u64, String)>,
+    /// Where the chunks date the timeline.
+    clock: Vec<ClockMark>,
     /// The format of the first usable chunk.
     info: StreamInfo,
     /// Each stretch, with the index of the run it belongs to.
@@ -111,6 +114,7 @@ impl<'a> AdtsPlaylist<'a> {
                 name: rec.path.display().to_string(),
                 runs: layout.runs,
                 marks: layout.marks,
+                clock: layout.clock,
                 info,
                 stretches,
             }
@@ -123,6 +127,7 @@ impl<'a> AdtsPlaylist<'a> {
 struct TimelineBuilder {
     runs: Vec<RateRun>,
     marks: Vec<(u64, String)>,
+    clock: Vec<ClockMark>,
 }
 
 impl TimelineBuilder {
@@ -144,6 +149,10 @@ impl TimelineBuilder {
                 }
             }
             Placement::Mark(reason) => self.marks.push((self.position(), reason)),
+            Placement::Clock(event) => self.clock.push(ClockMark {
+                at: self.position(),
+                event,
+            }),
         }
     }
 
@@ -202,6 +211,7 @@ impl ResampledOnLanes for AdtsPlaylist<'_> {
 
     fn finish(self, asm: &mut Assembler<'_>) -> Result<StreamInfo> {
         asm.add_marks(self.marks);
+        asm.add_clock(self.clock);
         Ok(self.info)
     }
 }

@@ -84,6 +84,7 @@ impl StretchPlan for ChunkGroups<'_> {
                 Placement::Chunk(events) => pieces.extend(events.into_iter().map(Piece::from)),
                 Placement::Silence(silence) => pieces.push(Piece::Silence(silence)),
                 Placement::Mark(reason) => pieces.push(Piece::Mark(reason)),
+                Placement::Clock(event) => pieces.push(Piece::Clock(event)),
             });
         }
         to.pieces(pieces, &self.rec.path)

@@ -175,6 +175,7 @@ mod tests {
             path,
             nominal_seconds: None,
             discontinuity: false,
+            program_date_time: None,
         }
     }
 

@@ -28,8 +28,9 @@ use crate::audio::{Audio, AudioBuilder, SAMPLE_RATE, SampleSink, seconds};
 use crate::error::{Error, Result};
 use crate::ingest::decode::Decoder;
 use crate::ingest::{self, Kind, Recording};
-use crate::transcript::SourceInfo;
+use crate::transcript::{ClockSource, RecordingClock, SourceInfo};
 use adts_playlist::AdtsPlaylist;
+use chrono::{DateTime, Utc};
 use chunk_groups::ChunkGroups;
 use file::{FrontToBack, Mp4Ranges};
 use std::io::BufWriter;
@@ -41,6 +42,29 @@ use timeline::Joined;
 pub(crate) struct LoadedRecording {
     pub(crate) audio: Audio,
     pub(crate) source: SourceInfo,
+    /// Where the input dates its timeline, in order (the clock stage makes the
+    /// recording's clock of them).
+    pub(crate) clock: Vec<ClockMark>,
+}
+
+/// A point where the input ties its timeline to the wall clock.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ClockMark {
+    /// 16 kHz samples into the recording.
+    pub(crate) at: u64,
+    pub(crate) event: ClockEvent,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ClockEvent {
+    /// The part that starts here is dated (by its playlist entry or its ID3 tag).
+    Dated {
+        source: ClockSource,
+        utc: DateTime<Utc>,
+        part: String,
+    },
+    /// The playlist marks a discontinuity before this part: time may be missing here.
+    Discontinuity { part: String },
 }
 
 /// Opens any supported input, decodes and normalizes it (in parallel), measures loudness.
@@ -51,16 +75,17 @@ pub(crate) fn load_recording(path: &Path, spill_dir: Option<&Path>) -> Result<Lo
         Some(dir) => AudioBuilder::spill_in(dir)?,
         None => AudioBuilder::Memory(Vec::new()),
     };
-    let source = normalize_into(path, &mut builder)?;
+    let (source, clock) = normalize_into(path, &mut builder)?;
     Ok(LoadedRecording {
         audio: builder.finish()?,
         source,
+        clock,
     })
 }
 
 /// Decodes and normalizes `input` straight into a 16 kHz mono 16-bit PCM WAV at `out`,
 /// written atomically (a temporary file beside it, renamed over it when complete).
-pub(crate) fn decode_to_wav(input: &Path, out: &Path) -> Result<SourceInfo> {
+pub(crate) fn decode_to_wav(input: &Path, out: &Path) -> Result<(SourceInfo, Vec<ClockMark>)> {
     crate::atomic::write_file_atomic(out, |file| {
         let file = file.try_clone().map_err(|e| Error::io(out, e))?;
         let file = WriteBehind::new(file);
@@ -71,7 +96,10 @@ pub(crate) fn decode_to_wav(input: &Path, out: &Path) -> Result<SourceInfo> {
     })
 }
 
-fn normalize_into(path: &Path, sink: &mut (dyn SampleSink + Send)) -> Result<SourceInfo> {
+fn normalize_into(
+    path: &Path,
+    sink: &mut (dyn SampleSink + Send),
+) -> Result<(SourceInfo, Vec<ClockMark>)> {
     let rec = ingest::open(path)?;
     // Hashing rereads the input; it runs beside the decode rather than after it.
     let (sha256, joined) = std::thread::scope(|s| {
@@ -82,8 +110,14 @@ fn normalize_into(path: &Path, sink: &mut (dyn SampleSink + Send)) -> Result<Sou
             .unwrap_or_else(|_| Err(Error::crashed(path, "hashing")));
         (sha, joined)
     });
-    let joined = joined?;
-    Ok(SourceInfo {
+    let mut joined = joined?;
+    if let (Kind::File, Some(utc)) = (rec.kind, joined.info.id3_wall_clock) {
+        let part = rec.parts[0].name.clone();
+        let source = ClockSource::Id3;
+        let event = ClockEvent::Dated { source, utc, part };
+        joined.clock.insert(0, ClockMark { at: 0, event });
+    }
+    let source = SourceInfo {
         path: path.display().to_string(),
         sha256: sha256?,
         kind: rec.kind.as_str().to_string(),
@@ -93,10 +127,12 @@ fn normalize_into(path: &Path, sink: &mut (dyn SampleSink + Send)) -> Result<Sou
         sample_rate: joined.info.sample_rate,
         channels: joined.info.channels,
         loudness: joined.loudness,
-        wall_clock_start: rec.wall_clock_start.clone(),
+        wall_clock_start: None,
+        clock: RecordingClock::default(),
         gaps: joined.gaps,
         published_from: None,
-    })
+    };
+    Ok((source, joined.clock))
 }
 
 /// Decodes every part of `rec` and joins them into `sink`, through the one plan that
@@ -240,8 +276,9 @@ mod tests {
         assert_eq!((rec.source.sample_rate, rec.source.channels), (48_000, 2));
         assert_eq!(rec.source.sha256.len(), 64);
         let out = dir.path().join("out/norm.wav");
-        let source = decode_to_wav(&src, &out).unwrap();
+        let (source, clock) = decode_to_wav(&src, &out).unwrap();
         assert_eq!(source.samples, 16_000);
+        assert!(clock.is_empty(), "a WAV file dates nothing");
         let r = hound::WavReader::open(&out).unwrap();
         assert_eq!(r.spec().sample_rate, SAMPLE_RATE);
         assert_eq!(r.len(), 16_000);
@@ -284,7 +321,8 @@ mod tests {
         tagged_wav_chunk(&dir.path().join("c4.aac"), three_s, 5);
         let list = "#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXT-X-PROGRAM-DATE-TIME:2024-08-12T20:14:03.120Z\n\
                     #EXTINF:3.0,\nc0.aac\n#EXTINF:3.0,\nc1.aac\n#EXTINF:3.0,\nc2.aac\n#EXTINF:3.0,\nc3.aac\n\
-                    #EXT-X-DISCONTINUITY\n#EXTINF:3.0,\nc4.aac\n#EXT-X-ENDLIST\n";
+                    #EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:2024-08-12T20:30:00.000Z\n\
+                    #EXTINF:3.0,\nc4.aac\n#EXT-X-ENDLIST\n";
         let path = dir.path().join("space.m3u8");
         std::fs::write(&path, list).unwrap();
         let rec = load_recording(&path, Some(dir.path())).unwrap();
@@ -292,11 +330,22 @@ mod tests {
         let src = &rec.source;
         assert_eq!(src.kind, "hls");
         assert_eq!(src.samples, 16_000 * 17);
-        assert!(
-            src.wall_clock_start
-                .as_deref()
-                .unwrap()
-                .starts_with("2024-08-12T20:14:03.120")
+        let clock: Vec<_> = rec
+            .clock
+            .iter()
+            .map(|m| match &m.event {
+                ClockEvent::Dated { utc, part, .. } => (m.at, part.as_str(), Some(*utc)),
+                ClockEvent::Discontinuity { part } => (m.at, part.as_str(), None),
+            })
+            .collect();
+        let utc = |s: &str| Some(DateTime::parse_from_rfc3339(s).unwrap().to_utc());
+        assert_eq!(
+            clock,
+            [
+                (0, "c0.aac", utc("2024-08-12T20:14:03.120Z")),
+                (16_000 * 14, "c4.aac", None),
+                (16_000 * 14, "c4.aac", utc("2024-08-12T20:30:00Z")),
+            ]
         );
         let gaps: Vec<_> = src
             .gaps

@@ -91,7 +91,7 @@ impl SourceAudio {
                         }
                     }
                     Placement::Silence(silence) => out.silence(&silence),
-                    Placement::Mark(_) => {}
+                    Placement::Mark(_) | Placement::Clock(_) => {}
                 });
                 out.check()?;
             }

@@ -4,9 +4,11 @@
 //! chunks and chunks that cannot be used become silence, discontinuities are marked
 //! ([`ChunkPlacer`], following the chunks' clock with [`ChunkClock`]).
 
+use super::ClockEvent;
 use crate::error::{Error, Result};
 use crate::ingest::decode::StreamInfo;
 use crate::ingest::{Part, Recording, Silence, id3};
+use crate::transcript::ClockSource;
 
 /// A timestamp jump between chunks larger than this is a gap.
 const GAP_THRESHOLD_SECONDS: f64 = 0.5;
@@ -25,6 +27,8 @@ pub(super) struct ChunkToPlace<T> {
 pub(super) enum Placement<T> {
     /// A discontinuity: nothing on the timeline, a zero-length gap in the report.
     Mark(String),
+    /// Where the input ties the timeline to the wall clock (zero length).
+    Clock(ClockEvent),
     /// Standing in for a timestamp gap or an unusable chunk.
     Silence(Silence),
     Chunk(T),
@@ -53,6 +57,9 @@ impl ChunkPlacer {
                 "discontinuity before {}",
                 part.name
             )));
+            put(Placement::Clock(ClockEvent::Discontinuity {
+                part: part.name.clone(),
+            }));
             self.clock.reset();
         }
         match chunk {
@@ -61,11 +68,13 @@ impl ChunkPlacer {
                 if let Some(gap) = self.clock.gap_before(&part.name, ts) {
                     put(Placement::Silence(gap));
                 }
+                put_dates(part, chunk.info.id3_wall_clock, put);
                 self.clock.advance(ts, chunk.seconds);
                 self.first_info.get_or_insert(chunk.info);
                 put(Placement::Chunk(chunk.audio));
             }
             Err(e) => {
+                put_dates(part, None, put);
                 let seconds = part.nominal_seconds.unwrap_or(0.0);
                 self.clock.skip(seconds);
                 put(Placement::Silence(Silence {
@@ -89,6 +98,27 @@ impl ChunkPlacer {
                 ),
             )
         })
+    }
+}
+
+/// The dates a part's first sample carries: its playlist entry's, its ID3 tag's.
+fn put_dates<T>(
+    part: &Part,
+    id3_wall_clock: Option<chrono::DateTime<chrono::Utc>>,
+    put: &mut impl FnMut(Placement<T>),
+) {
+    let dates = [
+        (ClockSource::ProgramDateTime, part.program_date_time),
+        (ClockSource::Id3, id3_wall_clock),
+    ];
+    for (source, utc) in dates {
+        if let Some(utc) = utc {
+            put(Placement::Clock(ClockEvent::Dated {
+                source,
+                utc,
+                part: part.name.clone(),
+            }));
+        }
     }
 }
 

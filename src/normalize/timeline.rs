@@ -7,6 +7,7 @@
 
 use super::loudness::LoudnessMeter;
 use super::resample::{ResampleStream, out_len};
+use super::{ClockEvent, ClockMark};
 use crate::audio::{SAMPLE_RATE, SampleSink, seconds};
 use crate::error::Result;
 use crate::ingest::Silence;
@@ -25,6 +26,8 @@ pub(crate) enum Piece {
     Silence(Silence),
     /// A zero-length event worth reporting (a playlist discontinuity), and why.
     Mark(String),
+    /// Where the input ties the timeline to the wall clock.
+    Clock(ClockEvent),
 }
 
 impl From<DecodeEvent> for Piece {
@@ -44,6 +47,8 @@ pub(crate) struct Joined {
     pub(crate) loudness: Loudness,
     /// Format of the (first decoded) source.
     pub(crate) info: StreamInfo,
+    /// Where the input dates the timeline, in order.
+    pub(crate) clock: Vec<ClockMark>,
 }
 
 /// The 16 kHz timeline being built (the whole recording's, or one stretch's on a lane),
@@ -59,6 +64,8 @@ pub(crate) struct Timeline {
     gaps: Vec<(u64, u64, String)>,
     /// Largest absolute source sample, over all channels.
     peak: f32,
+    /// Clock events at 16 kHz positions.
+    clock: Vec<ClockMark>,
 }
 
 impl Timeline {
@@ -135,6 +142,10 @@ impl Timeline {
                 let at = self.position();
                 self.add_gap(at, at, &reason);
             }
+            Piece::Clock(event) => self.clock.push(ClockMark {
+                at: self.position(),
+                event,
+            }),
         }
     }
 
@@ -258,6 +269,11 @@ impl<'s> Assembler<'s> {
         self.output.measure_and_write(samples)
     }
 
+    /// Records clock events laid out beforehand.
+    pub(crate) fn add_clock(&mut self, marks: Vec<ClockMark>) {
+        self.timeline.clock.extend(marks);
+    }
+
     /// Records zero-length marks (`(output position, reason)`) laid out beforehand.
     pub(crate) fn add_marks(&mut self, marks: Vec<(u64, String)>) {
         let marks = marks.into_iter().map(|(at, reason)| (at, at, reason));
@@ -270,11 +286,14 @@ impl<'s> Assembler<'s> {
         self.output.measure_and_write(ready)?;
         // The gaps go back in `SourceInfo`; the pipeline reports them as warnings.
         let gaps = self.timeline.gaps();
+        // Laid-out events come in apart from the pieces; both are in order on their own.
+        self.timeline.clock.sort_by_key(|m| m.at);
         Ok(Joined {
             length: self.timeline.flushed,
             gaps,
             loudness: self.output.meter.finish(self.timeline.peak),
             info,
+            clock: std::mem::take(&mut self.timeline.clock),
         })
     }
 }
@@ -289,6 +308,7 @@ mod tests {
             sample_rate: 48_000,
             channels: 2,
             id3_timestamp: None,
+            id3_wall_clock: None,
         }
     }
 

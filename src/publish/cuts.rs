@@ -8,7 +8,7 @@
 //! words and, where diarization ran, its turns: no cut ever touches either.
 
 use crate::error::{Error, Result};
-use crate::transcript::{Cut, Transcript};
+use crate::transcript::{ClockAnchor, Cut, RecordingClock, Transcript};
 use std::ops::Range;
 use std::path::Path;
 
@@ -120,6 +120,44 @@ impl CutPlan {
         (t - cut_before).max(0.0)
     }
 
+    /// The original's clock on the published timeline: the clock is set again where
+    /// each kept stretch begins (a cut removes time the clock kept running through), and
+    /// at each of the original's anchors that is kept. Words keep the wall clock they
+    /// were spoken at.
+    fn shift_clock(&self, clock: &RecordingClock) -> RecordingClock {
+        let Some(source) = clock.anchor else {
+            return clock.clone();
+        };
+        let cuts = self.cuts();
+        let inside_cut = |t: f64| cuts.iter().any(|c| c.start <= t && t < c.end);
+        let mut points: Vec<(f64, Option<String>)> = std::iter::once(0.0)
+            .chain(cuts.iter().map(|c| c.end))
+            .map(|t| {
+                (
+                    t,
+                    Some("where a stretch kept from the original begins".into()),
+                )
+            })
+            .chain(clock.anchors.iter().map(|a| (a.at, a.note.clone())))
+            .filter(|(t, _)| !inside_cut(*t))
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        points.dedup_by(|later, first| (later.0 - first.0).abs() < 1e-9);
+        let anchors = points
+            .into_iter()
+            .map(|(t, note)| ClockAnchor {
+                at: self.shift(t),
+                utc: clock.rfc3339_at(t),
+                source,
+                note,
+            })
+            .collect();
+        RecordingClock {
+            anchors,
+            ..clock.clone()
+        }
+    }
+
     fn seconds(&self, frame: u64) -> f64 {
         frame as f64 / f64::from(self.rate)
     }
@@ -147,6 +185,7 @@ impl CutPlan {
             gap.end = self.shift(gap.end);
             marked_point || gap.end > gap.start
         });
+        transcript.source.clock = self.shift_clock(&transcript.source.clock);
         for speaker in &mut transcript.speakers {
             speaker.total_time = transcript
                 .turns
@@ -226,6 +265,7 @@ mod tests {
             probability: 0.9,
             speaker: Some("SPEAKER_00".into()),
             overlap: false,
+            wall_clock: None,
         }
     }
 
@@ -272,6 +312,7 @@ mod tests {
                 avg_logprob: -0.1,
                 no_speech_prob: 0.0,
                 overlap: false,
+                wall_clock: None,
             }],
         }
     }

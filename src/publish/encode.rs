@@ -1,5 +1,6 @@
 //! The published audio's encoders, one per format behind one small trait
-//! ([`AudioEncoder`]): MP3 by LAME (`mp3lame-encoder`), FLAC by `flacenc` (pure Rust).
+//! ([`AudioEncoder`]): MP3 by LAME (`mp3lame-encoder`), FLAC by `flacenc` (pure Rust),
+//! and 16-bit WAV by `hound` for clips.
 //! Each streams interleaved f32 frames into the file it is given and patches its header
 //! at the end (LAME's Info tag with the encoder delay and padding, so players cut them;
 //! FLAC's STREAMINFO with the length and MD5), so memory does not grow with length.
@@ -236,11 +237,9 @@ impl Flac {
 
 impl AudioEncoder for Flac {
     fn encode(&mut self, interleaved: &[f32]) -> Result<()> {
-        let full = i32::from(i16::MAX);
-        self.pending.extend(interleaved.iter().map(|&s| {
-            let v = f64::from(s) * f64::from(full) + self.dither.next();
-            (v.round() as i32).clamp(-full - 1, full)
-        }));
+        let dither = &mut self.dither;
+        self.pending
+            .extend(interleaved.iter().map(|&s| dither.quantize_16(s)));
         while self.pending.len() >= FLAC_BLOCK * self.channels {
             self.encode_block(FLAC_BLOCK)?;
         }
@@ -278,6 +277,50 @@ impl AudioEncoder for Flac {
     }
 }
 
+/// A 16-bit PCM WAV (hound patches its lengths at the end): a clip's samples as the
+/// original decodes them, to 16 bits.
+pub(crate) fn open_wav(pcm: &PcmFormat, file: File, path: &Path) -> Result<Box<dyn AudioEncoder>> {
+    let spec = hound::WavSpec {
+        channels: pcm.channels,
+        sample_rate: pcm.sample_rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let out = BufWriter::with_capacity(1 << 20, file);
+    let writer =
+        hound::WavWriter::new(out, spec).map_err(|e| encoder_error(path, "wav writer", e))?;
+    Ok(Box::new(Wav {
+        writer,
+        dither: Dither::default(),
+        path: path.to_path_buf(),
+    }))
+}
+
+struct Wav {
+    writer: hound::WavWriter<BufWriter<File>>,
+    dither: Dither,
+    path: PathBuf,
+}
+
+impl AudioEncoder for Wav {
+    fn encode(&mut self, interleaved: &[f32]) -> Result<()> {
+        for &sample in interleaved {
+            let value = self.dither.quantize_16(sample) as i16;
+            self.writer
+                .write_sample(value)
+                .map_err(|e| encoder_error(&self.path, "wav writer", e))?;
+        }
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<()> {
+        let path = self.path.clone();
+        self.writer
+            .finalize()
+            .map_err(|e| encoder_error(&path, "wav writer", e))
+    }
+}
+
 /// Triangular dither of one 16-bit step (two uniform draws), from a fixed seed so the
 /// same input gives the same file.
 struct Dither(u64);
@@ -298,5 +341,13 @@ impl Dither {
 
     fn next(&mut self) -> f64 {
         self.uniform() + self.uniform()
+    }
+
+    /// `sample` (full scale ±1) as a dithered 16-bit value.
+    /// The scale is 2^15, the one decoders read 16-bit samples with (symphonia divides
+    /// by it), so samples that came from 16 bits go back to the same values.
+    fn quantize_16(&mut self, sample: f32) -> i32 {
+        let v = f64::from(sample) * 32_768.0 + self.next();
+        (v.round() as i32).clamp(i32::from(i16::MIN), i32::from(i16::MAX))
     }
 }

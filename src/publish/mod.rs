@@ -21,10 +21,13 @@
 //! The recording is streamed in blocks in every pass: memory does not grow with its
 //! length; an hour costs about five decodes of it.
 
+mod clip;
 mod cuts;
 mod encode;
 mod limiter;
 mod splice;
+
+pub use clip::{Clip, ClipOptions, clip};
 
 use crate::atomic::write_file_atomic;
 use crate::error::{Error, Result};
@@ -139,9 +142,7 @@ pub struct Published {
 /// format written again on the published audio's timeline.
 pub fn publish(transcript_json: &Path, options: &PublishOptions) -> Result<Published> {
     let mut transcript = Transcript::read_json(transcript_json)?;
-    let original = locate_original(&transcript.source.path, transcript_json)?;
-    let source = pipeline::open_source_audio(&original)?;
-    check_unchanged(&source, &transcript, &original, transcript_json)?;
+    let (original, source) = open_original(&transcript, transcript_json)?;
     let pcm = source.format().clone();
     let settings = CutSettings {
         lead_in: options.lead_in,
@@ -182,7 +183,8 @@ pub fn publish(transcript_json: &Path, options: &PublishOptions) -> Result<Publi
         sample_rate: pcm.sample_rate,
         channels: pcm.channels,
         loudness,
-        wall_clock_start: None,
+        wall_clock_start: transcript.source.clock.rfc3339_at(0.0),
+        clock: std::mem::take(&mut transcript.source.clock),
         gaps: std::mem::take(&mut transcript.source.gaps),
         published_from: Some(PublishedFrom {
             path: transcript.source.path.clone(),
@@ -218,6 +220,15 @@ fn folder_of(path: &Path) -> PathBuf {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     }
+}
+
+/// The recording `transcript` (read from `json`) was made from, opened at its own rate
+/// and channels once its bytes are checked to be the ones transcribed.
+fn open_original(transcript: &Transcript, json: &Path) -> Result<(PathBuf, SourceAudio)> {
+    let original = locate_original(&transcript.source.path, json)?;
+    let source = pipeline::open_source_audio(&original)?;
+    check_unchanged(&source, transcript, &original, json)?;
+    Ok((original, source))
 }
 
 /// The original as the transcript names it: as written (relative to where it was

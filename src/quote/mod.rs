@@ -202,10 +202,7 @@ fn quote(source: &Source, score: f64, words: Vec<Word>, differences: Vec<Differe
         }
     }
     let speaker = speakers.join(" / ");
-    let wall_clock = WallClock::parse(transcript.source.wall_clock_start.as_deref()).map(|c| {
-        c.at(start)
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-    });
+    let wall_clock = transcript.source.clock.rfc3339_at(start);
     let citation = citation(source, &text, &speaker, start);
     Quote {
         score: (score * 1000.0).round() / 1000.0,
@@ -243,8 +240,9 @@ fn citation(source: &Source, text: &str, speaker: &str, start: f64) -> String {
                 .map_or_else(|| "recording".into(), |s| s.to_string_lossy())
         ),
     };
-    let clock = WallClock::parse(transcript.source.wall_clock_start.as_deref())
-        .map(|c| format!(", {}", c.date_time(start)));
+    let clock = WallClock::of(transcript)
+        .and_then(|c| c.date_time(start))
+        .map(|when| format!(", {when}"));
     format!(
         "\"{text}\" — {who}, {event}{} (at {} in the recording)",
         clock.unwrap_or_default(),
@@ -259,7 +257,7 @@ mod tests {
 
     fn space() -> Transcript {
         let mut t = fixture::two_speakers();
-        t.source.wall_clock_start = Some("2024-08-13T00:00:00.000Z".into());
+        t.source.clock = fixture::clock_from("2024-08-13T00:00:00.000Z");
         t.metadata = Some(crate::transcript::SpaceMetadata {
             title: Some("Launch night".into()),
             ..Default::default()
