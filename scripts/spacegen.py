@@ -866,6 +866,143 @@ def cmd_dialogues(outdir, only=None):
         files.append(os.path.join(outdir, "index.json"))
     size_report(files)
 
+# --------------------------------------------------------------------------- names
+# Names set (scripts/make-names -> samples/names/): short talk-show clips of two voices in
+# which people say names and terms tiny.en spells wrong without help. Each clip has a
+# twspace-dl metadata file beside it (title, host and speaker names: what Whisper's
+# prompt gets from the metadata) and a list of hotwords a journalist would type (the
+# people and the places, products and terms said), so scripts/eval-names can score the
+# names and the rest of the words with and without each.
+
+NAMES = [
+    {"name": "orbit-desk", "seed": 701, "title": "The orbit desk: Ariane flies again",
+     "speakers": {"Tadeusz": {"voice": "joe", "gain_db": -20.0, "speed": 0.95,
+                              "display_name": "Tadeusz Kowalczyk", "handle": "tkowalczyk", "role": "host"},
+                  "Siobhan": {"voice": "heart", "gain_db": -21.0, "speed": 1.0,
+                              "display_name": "Siobhan O'Sullivan", "handle": "siobhan_os", "role": "speaker"}},
+     "terms": ["Kourou", "Ariane", "Vandenberg"],
+     "script": [
+        T("Tadeusz", "Welcome back to the orbit desk. I am Tadeusz Kowalczyk, and with me "
+                     "tonight is Siobhan O'Sullivan."),
+        T("Siobhan", "Thanks, Tadeusz. The big news came from Kourou, where the Ariane rocket "
+                     "finally flew again after a long pause."),
+        T("Tadeusz", "Siobhan, how long was the gap between two Ariane launches from Kourou?"),
+        T("Siobhan", "Almost a year. In the meantime many customers moved their satellites to "
+                     "Vandenberg in California."),
+        T("Tadeusz", "Thank you, Siobhan. We will come back to Vandenberg next week."),
+     ]},
+    {"name": "market-call", "seed": 702, "title": "Market call with Kwame Mensah",
+     "speakers": {"Kwame": {"voice": "rms", "gain_db": -20.0, "speed": 0.95,
+                            "display_name": "Kwame Mensah", "handle": "kwamemensah", "role": "host"},
+                  "Anneliese": {"voice": "espeak:en-us+f3", "gain_db": -21.0, "speed": 0.95,
+                                "display_name": "Anneliese Vogt", "handle": "avogt", "role": "speaker"}},
+     "terms": ["Bundesbank", "Euronext", "Deutsche Borse"],
+     "script": [
+        T("Kwame", "Good evening, this is Kwame Mensah with the market call. Anneliese Vogt "
+                   "joins us from Frankfurt."),
+        T("Anneliese", "Hello Kwame. The Bundesbank surprised everyone this morning with a "
+                       "warning about bank loans."),
+        T("Kwame", "Anneliese, did the warning move prices on Euronext?"),
+        T("Anneliese", "A little. Bank shares fell on Euronext, and trading at the Deutsche "
+                       "Borse was unusually busy."),
+        T("Kwame", "Thanks, Anneliese. Kwame Mensah here, back after the break."),
+     ]},
+    {"name": "newsroom-south", "seed": 703, "title": "Newsroom south: the Guadalajara bridge",
+     "speakers": {"Eilidh": {"voice": "awb", "gain_db": -19.0, "speed": 0.95,
+                             "display_name": "Eilidh Mackenzie", "handle": "eilidhmack", "role": "host"},
+                  "Joaquin": {"voice": "slt", "gain_db": -20.0, "speed": 0.95,
+                              "display_name": "Joaquin Ibarra", "handle": "jibarra", "role": "speaker"}},
+     "terms": ["Guadalajara", "Monterrey", "Zapopan"],
+     "script": [
+        T("Eilidh", "This is Eilidh Mackenzie. Our reporter Joaquin Ibarra is in Guadalajara "
+                    "tonight."),
+        T("Joaquin", "Thank you, Eilidh. The new bridge between Guadalajara and Zapopan opened "
+                     "today, two years late."),
+        T("Eilidh", "Joaquin, is the same company building the road to Monterrey?"),
+        T("Joaquin", "It is, and people in Monterrey are worried it will be late as well."),
+        T("Eilidh", "Joaquin Ibarra in Guadalajara, thank you."),
+     ]},
+    {"name": "match-night", "seed": 704, "title": "Match night with Oluwaseun Adebayo",
+     "speakers": {"Oluwaseun": {"voice": "espeak:en-us+m3", "gain_db": -20.0, "speed": 0.9,
+                                "display_name": "Oluwaseun Adebayo", "handle": "seun_adebayo", "role": "host"},
+                  "Niamh": {"voice": "heart", "gain_db": -21.0, "speed": 1.0,
+                            "display_name": "Niamh Gallagher", "handle": "niamhg", "role": "speaker"}},
+     "terms": ["Anfield", "Szoboszlai", "Mbappe"],
+     "script": [
+        T("Oluwaseun", "Welcome to match night, I am Oluwaseun Adebayo, and Niamh Gallagher "
+                       "was at Anfield for the game."),
+        T("Niamh", "What a night, Oluwaseun. Szoboszlai scored twice before half time."),
+        T("Oluwaseun", "Niamh, was Mbappe even close to scoring at Anfield?"),
+        T("Niamh", "Not really. Mbappe had one chance late on, and Szoboszlai cleared it off "
+                   "the line."),
+        T("Oluwaseun", "Niamh Gallagher, thank you. That is all from match night."),
+     ]},
+    {"name": "chip-talk", "seed": 705, "title": "Chip talk: Xiomara Castillo on edge computing",
+     "speakers": {"Xiomara": {"voice": "heart", "gain_db": -21.0, "speed": 1.0,
+                              "display_name": "Xiomara Castillo", "handle": "xiomarac", "role": "host"},
+                  "Dmitri": {"voice": "kal16", "gain_db": -19.0, "speed": 0.95,
+                             "display_name": "Dmitri Volkov", "handle": "dvolkov", "role": "speaker"}},
+     "terms": ["Kubernetes", "Nvidia", "Raspberry Pi"],
+     "script": [
+        T("Xiomara", "Hi, I am Xiomara Castillo, and my guest is Dmitri Volkov, who runs "
+                     "Kubernetes on very small computers."),
+        T("Dmitri", "Thanks, Xiomara. We run Kubernetes on a rack of Raspberry Pi boards in a "
+                    "farm shed."),
+        T("Xiomara", "Dmitri, why not buy one Nvidia card instead?"),
+        T("Dmitri", "The Nvidia card needs more power than the shed has. Forty Raspberry Pi "
+                    "boards run on a small solar panel."),
+        T("Xiomara", "Dmitri Volkov, thank you for coming on."),
+     ]},
+    {"name": "festival-line", "seed": 706, "title": "Festival line with Saoirse Keane",
+     "speakers": {"Saoirse": {"voice": "slt", "gain_db": -20.0, "speed": 0.95,
+                              "display_name": "Saoirse Keane", "handle": "saoirsek", "role": "host"},
+                  "Thandiwe": {"voice": "joe", "gain_db": -20.0, "speed": 0.95,
+                               "display_name": "Thandiwe Dlamini", "handle": "thandiwe_d", "role": "speaker"}},
+     "terms": ["Glastonbury", "Edinburgh", "Womad"],
+     "script": [
+        T("Saoirse", "You are on the festival line with me, Saoirse Keane. Thandiwe Dlamini "
+                     "has just come back from Glastonbury."),
+        T("Thandiwe", "Hello Saoirse. Glastonbury was muddy as always, but the music was great."),
+        T("Saoirse", "Thandiwe, are you going to Edinburgh or to Womad next?"),
+        T("Thandiwe", "Edinburgh first, for the comedy, and then Womad at the end of July."),
+        T("Saoirse", "Thandiwe Dlamini, enjoy Edinburgh. That is the festival line."),
+     ]},
+]
+
+
+def cmd_names(outdir):
+    os.makedirs(outdir, exist_ok=True)
+    started = datetime(2024, 9, 2, 18, 0, 0, tzinfo=timezone.utc)
+    index, files = [], []
+    for i, d in enumerate(NAMES):
+        d = dict(d, description=f"names set: {d['title']}")
+        mix, truth = render_dialogue(d)
+        pre = os.path.join(outdir, d["name"])
+        ffmpeg_encode(mix, pre + ".m4a", "m4a", d["title"], bitrate=DIALOGUE_BITRATE)
+        write_truth(truth, pre + ".txt", pre + ".rttm", pre + ".truth.json", d["name"])
+        meta = metadata_json(f"1Names{i}x", d["title"], started + timedelta(hours=i),
+                             truth["duration"], d["speakers"])
+        with open(pre + ".metadata.json", "w") as fh:
+            json.dump(meta, fh, indent=1)
+            fh.write("\n")
+        people = [s["display_name"] for s in d["speakers"].values()]
+        index.append({"name": d["name"], "audio": d["name"] + ".m4a",
+                      "text": d["name"] + ".txt", "metadata": d["name"] + ".metadata.json",
+                      "duration": round(truth["duration"], 3),
+                      "people": people, "terms": d["terms"],
+                      "hotwords": people + d["terms"],
+                      "voices": {k: DIALOGUE_VOICES[v["voice"]][0]
+                                 for k, v in d["speakers"].items()}})
+        files += [pre + e for e in (".m4a", ".rttm", ".txt", ".truth.json", ".metadata.json")]
+        print(f"{d['name']}: {truth['duration']:.2f} s")
+    with open(os.path.join(outdir, "index.json"), "w") as fh:
+        json.dump({"format": "spacescribe names set v1",
+                   "made_by": "scripts/make-names (scripts/spacegen.py names)",
+                   "files": index}, fh, indent=1)
+        fh.write("\n")
+    files.append(os.path.join(outdir, "index.json"))
+    size_report(files)
+
 # --------------------------------------------------------------------------- commands
 
 
@@ -984,6 +1121,8 @@ def main(argv):
         cmd_space(argv[1])
     elif len(argv) >= 2 and argv[0] == "dialogues":
         cmd_dialogues(argv[1], argv[2:])
+    elif len(argv) >= 2 and argv[0] == "names":
+        cmd_names(argv[1])
     elif len(argv) >= 2 and argv[0] == "long":
         cmd_long(argv[1], float(argv[2]) if len(argv) > 2 else 10.0)
     else:

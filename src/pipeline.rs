@@ -28,7 +28,7 @@ use crate::naming::{self, Naming, SpeakerNames};
 use crate::normalize::{self, ClockMark, LoadedRecording};
 use crate::progress::{Event, Progress, Silent, Stage, StageReport};
 use crate::speech::{SpeechDetector, SpeechMap, SpeechParams};
-use crate::transcribe::{ChunkCache, Transcriber};
+use crate::transcribe::{ChunkCache, Transcriber, prompt};
 use crate::transcript::{
     ModelInfo, SourceInfo, SpaceMetadata, ToolInfo, TranscribeParams, Transcript, Turn,
 };
@@ -118,6 +118,24 @@ impl PipelineBuilder {
     }
 
     /// Where progress goes (default: nowhere).
+    /// Names and words to expect (people, places, products), given to Whisper before
+    /// every chunk with the Space metadata's title and names.
+    pub fn hotwords<S: AsRef<str>>(mut self, words: impl IntoIterator<Item = S>) -> Self {
+        self.params.hotwords = words
+            .into_iter()
+            .map(|w| w.as_ref().trim().to_string())
+            .filter(|w| !w.is_empty())
+            .collect();
+        self
+    }
+
+    /// Whether the Space metadata's title and names go before every chunk too
+    /// (default: yes).
+    pub fn metadata_prompt(mut self, on: bool) -> Self {
+        self.params.metadata_prompt = on;
+        self
+    }
+
     /// When the recording started (RFC 3339 with a zone, e.g. `2024-08-13T00:41:07Z`):
     /// the wall clock of the first sample when the input dates nothing itself (its
     /// own dates win, and a disagreement of more than a second is a warning).
@@ -237,8 +255,7 @@ impl Pipeline {
     pub fn transcribe(&self, input: &Path) -> Result<Transcript> {
         let transcript = self.run(|| self.transcribe_in(input, self.work_dir.as_deref()))?;
         if let Some(dir) = &self.work_dir {
-            self.resume_cache(dir, input, &transcript.source.sha256)?
-                .remove();
+            self.resume_cache(dir, input, &transcript)?.remove();
         }
         Ok(transcript)
     }
@@ -251,8 +268,7 @@ impl Pipeline {
         output.export.page.check()?; // a refused audio URL costs no transcribing
         let transcript = self.run(|| self.transcribe_in(input, Some(&output.dir)))?;
         let written = self.write(input, &transcript, output)?;
-        self.resume_cache(&output.dir, input, &transcript.source.sha256)?
-            .remove();
+        self.resume_cache(&output.dir, input, &transcript)?.remove();
         Ok(written)
     }
 
@@ -285,8 +301,15 @@ impl Pipeline {
             clock,
         } = self.load(input, work_dir)?;
         let speech = self.detect_speech(input, &audio)?;
+        let mut transcript = self.bare_transcript(source);
+        transcript.metadata = self.read_metadata(input);
+        let metadata = transcript
+            .metadata
+            .as_ref()
+            .filter(|_| self.params.metadata_prompt);
+        transcript.params.prompt = prompt::build(&self.params.hotwords, metadata);
         let cache = work_dir
-            .map(|dir| self.resume_cache(dir, input, &source.sha256))
+            .map(|dir| self.resume_cache(dir, input, &transcript))
             .transpose()?;
         if let Some(resumed) = cache.as_ref().map(|c| Transcriber::resumable(&speech, c))
             && resumed > 0
@@ -297,19 +320,22 @@ impl Pipeline {
             );
         }
         let report = self.stage(input, Stage::Transcribe, Some(speech.chunks.len() as u64));
-        let raw =
-            transcriber.transcribe(&audio, &speech, input, cache.as_ref(), &|| report.advance())?;
+        let raw = transcriber.transcribe(
+            &audio,
+            &speech,
+            transcript.params.prompt.as_deref(),
+            input,
+            cache.as_ref(),
+            &|| report.advance(),
+        )?;
         drop(report);
         let diarization = self.find_speakers(input, &audio)?;
         let timeline = SpeakerTimeline {
             turns: &diarization.turns,
             overlaps: &diarization.overlaps,
         };
-        let mut transcript = Transcript {
-            segments: assign_speakers(raw, timeline),
-            ..self.bare_transcript(source)
-        };
-        self.add_speakers(&mut transcript, &diarization, input)?;
+        transcript.segments = assign_speakers(raw, timeline);
+        self.add_speakers(&mut transcript, &diarization)?;
         self.set_clock(&mut transcript, &clock, input);
         Ok(transcript)
     }
@@ -325,7 +351,8 @@ impl Pipeline {
         } = self.load(input, work_dir)?;
         let diarization = self.find_speakers(input, &audio)?;
         let mut transcript = self.bare_transcript(source);
-        self.add_speakers(&mut transcript, &diarization, input)?;
+        transcript.metadata = self.read_metadata(input);
+        self.add_speakers(&mut transcript, &diarization)?;
         self.set_clock(&mut transcript, &clock, input);
         Ok(transcript)
     }
@@ -411,21 +438,21 @@ impl Pipeline {
         }
     }
 
-    /// Speaker list, turns, the Space's metadata and the names asked for.
-    fn add_speakers(
-        &self,
-        transcript: &mut Transcript,
-        diarization: &Diarization,
-        input: &Path,
-    ) -> Result<()> {
-        // A broken metadata file beside the recording costs the title and roster, not the transcript.
-        transcript.metadata = naming::metadata::find_for(input).and_then(|p| {
+    /// The Space's metadata file beside the recording, if any. A broken one costs the
+    /// title and roster (a warning), not the transcript.
+    fn read_metadata(&self, input: &Path) -> Option<SpaceMetadata> {
+        naming::metadata::find_for(input).and_then(|p| {
             naming::metadata::read(&p)
                 .inspect_err(|e| {
                     self.warn(input, format!("{e}; going on without the Space's metadata"))
                 })
                 .ok()
-        });
+        })
+    }
+
+    /// Speaker list, turns and the names asked for (from the roster of the transcript's
+    /// metadata).
+    fn add_speakers(&self, transcript: &mut Transcript, diarization: &Diarization) -> Result<()> {
         transcript.speakers = naming::speaker_list(&diarization.speakers, &diarization.turns);
         transcript.turns = diarization.turns.iter().map(to_turn).collect();
         let names = self.decide_names(diarization, transcript.metadata.as_ref())?;
@@ -477,8 +504,15 @@ impl Pipeline {
     /// Where a killed run's finished chunks wait: under the work folder, keyed by the
     /// input's and the model's hashes and every parameter that changes the words (not
     /// the thread count, which does not).
-    fn resume_cache(&self, dir: &Path, input: &Path, input_sha256: &str) -> Result<ChunkCache> {
-        let params = serde_json::to_string(&self.params)
+    fn resume_cache(
+        &self,
+        dir: &Path,
+        input: &Path,
+        transcript: &Transcript,
+    ) -> Result<ChunkCache> {
+        let input_sha256 = &transcript.source.sha256;
+        // The transcript's parameters: the pipeline's, with this recording's prompt.
+        let params = serde_json::to_string(&transcript.params)
             .map_err(|e| Error::stage(input, "resume cache", e.to_string()))?;
         let speech = format!("{:?}", self.speech);
         Ok(ChunkCache::new(

@@ -240,6 +240,19 @@ pub struct TranscribeParams {
     pub temperature_fallback: Vec<f32>,
     pub logprob_threshold: f32,
     pub no_speech_threshold: f32,
+    /// Names and words the user asked Whisper to expect (`--hotwords`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hotwords: Vec<String>,
+    /// Whether the Space metadata's title and names go in the prompt too.
+    #[serde(default = "yes")]
+    pub metadata_prompt: bool,
+    /// The prompt Whisper read before every chunk of this recording, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for TranscribeParams {
@@ -253,6 +266,9 @@ impl Default for TranscribeParams {
             temperature_fallback: vec![0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
             logprob_threshold: -1.0,
             no_speech_threshold: 0.6,
+            hotwords: Vec::new(),
+            metadata_prompt: true,
+            prompt: None,
         }
     }
 }

@@ -95,6 +95,13 @@ struct TranscribeArgs {
     /// Skip speaker diarization (faster; no speakers in the output).
     #[arg(long)]
     no_diarize: bool,
+    /// Names and words to expect, comma-separated ("Musk, Trump, Starlink"): Whisper
+    /// reads them before every chunk, after the Space metadata's title and names.
+    #[arg(long, value_name = "WORDS", value_delimiter = ',')]
+    hotwords: Vec<String>,
+    /// Keep the Space metadata's title and names out of Whisper's prompt.
+    #[arg(long)]
+    no_metadata_prompt: bool,
     #[command(flatten)]
     run: RunArgs,
     #[command(flatten)]
@@ -424,7 +431,9 @@ fn transcribe(args: TranscribeArgs, bars: bool) -> u8 {
         let builder = pipeline_builder(models, &args.run, bars)
             .language(&args.language)
             .beam_size(args.beam_size)
-            .diarize(!args.no_diarize);
+            .diarize(!args.no_diarize)
+            .hotwords(&args.hotwords)
+            .metadata_prompt(!args.no_metadata_prompt);
         let builder = args.speakers.apply(builder)?;
         let mut output = Output::new(&args.out, parse_formats(&args.formats)?);
         output.export = args.export.options()?;

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 /// so a cache left by an older build is never reused (2: resampler FFT sizes, second
 /// pass over a chunk's untranscribed tail; 3: MP4 decoded in ranges, speech detected in
 /// fixed pieces; 4: ADTS playlists decoded in laid-out stretches).
-pub(crate) const REVISION: &str = "4";
+pub(crate) const REVISION: &str = "5";
 
 /// A folder of finished chunks for one (input, model, parameters) combination.
 #[derive(Debug, Clone)]

@@ -1,4 +1,5 @@
-//! Guards against text Whisper invents: sound annotations instead of words,
+//! Guards against text Whisper invents: sound annotations instead of words (and
+//! hums, "Mmmmmm.", which it writes for music once a prompt primes it for text),
 //! repetition loops, and a segment repeated verbatim.
 //!
 //! whisper.cpp already suppresses non-speech tokens, falls back to higher
@@ -27,7 +28,7 @@ pub(crate) fn drop_annotations(words: Vec<TimedWord>) -> Vec<TimedWord> {
         if inside && (text.ends_with(']') || text.ends_with(')') || ends_with_closer(text)) {
             depth -= 1;
         }
-        if !inside && !is_music_symbols(text) {
+        if !inside && !is_music_symbols(text) && !is_hum(text) {
             kept.push(word);
         }
     }
@@ -42,6 +43,13 @@ fn ends_with_closer(text: &str) -> bool {
 fn is_music_symbols(text: &str) -> bool {
     text.chars()
         .all(|c| matches!(c, '♪' | '♫' | '♬' | '♩' | '*' | '-') || c.is_whitespace())
+}
+
+/// A hum: nothing but four or more m's ("Mmmm.", "mmmmmm"); "Mm" and "Mmm", which
+/// people say to agree, are kept.
+fn is_hum(text: &str) -> bool {
+    let letters: Vec<char> = text.chars().filter(|c| c.is_alphabetic()).collect();
+    letters.len() >= 4 && letters.iter().all(|c| c.eq_ignore_ascii_case(&'m'))
 }
 
 /// Words compared for loops: case and punctuation do not make a repeat new.
@@ -133,6 +141,8 @@ mod tests {
     fn annotations_are_not_words() {
         let cleaned = drop_annotations(words("[BLANK_AUDIO] hello (upbeat music) there ♪ ♪"));
         assert_eq!(text(&cleaned), "hello there");
+        let hums = drop_annotations(words("Mmmmmm. Mm, mmm. yes MMMM!"));
+        assert_eq!(text(&hums), "Mm, mmm. yes");
     }
 
     #[test]

@@ -6,10 +6,12 @@
 //! makes a fresh `WhisperState` for it (so a chunk's words never depend on which
 //! chunks that worker took before). Every chunk is decoded on its own (no text carried
 //! over, so one bad chunk cannot poison the next) and its token times are shifted by
-//! the chunk's sample-exact offset. Finished chunks go to the resume cache ([`cache`]).
+//! the chunk's sample-exact offset; the recording's [`prompt`] (names, hotwords) goes
+//! before every chunk. Finished chunks go to the resume cache ([`cache`]).
 
 mod cache;
 mod guards;
+pub(crate) mod prompt;
 mod words;
 
 pub(crate) use cache::{ChunkCache, REVISION as CACHE_REVISION};
@@ -35,12 +37,14 @@ const MIN_TAIL_SPEECH: u64 = SAMPLE_RATE as u64;
 /// Distance from the last word's end that still counts as that word (samples: 0.2 s).
 const TAIL_MARGIN: u64 = SAMPLE_RATE as u64 / 5;
 
-/// A chunk with the audio it is read from and the speech regions around it.
+/// A chunk with the audio it is read from, the speech regions around it, and the
+/// prompt Whisper reads first.
 #[derive(Clone, Copy)]
 struct ChunkAudio<'a> {
     audio: &'a Audio,
     chunk: SpeechSpan,
     regions: &'a [SpeechSpan],
+    prompt: Option<&'a str>,
 }
 
 /// Whisper sometimes ends a window early, declaring the rest silent, most often when a
@@ -70,6 +74,50 @@ fn untranscribed_tail(
         start,
         end: chunk.end,
     })
+}
+
+/// A prompt sometimes throws Whisper off: it takes the prompt for what was already said
+/// and skips or squeezes the chunk's speech (a clip of names lost three quarters of its
+/// words). Below this share of the chunk's speech under its words (each widened by
+/// [`TAIL_MARGIN`]), the chunk is decoded again without the prompt.
+const MIN_PROMPTED_COVERAGE: f64 = 0.6;
+/// The longest a spoken word lasts (samples: 1.5 s).
+const LONGEST_WORD: u64 = SAMPLE_RATE as u64 * 3 / 2;
+
+/// The share of the speech in `span`'s chunk that the words of `segments` cover.
+fn speech_covered(segments: &[RawSegment], span: ChunkAudio<'_>) -> f64 {
+    let chunk = span.chunk;
+    let speech: Vec<(u64, u64)> = span
+        .regions
+        .iter()
+        .map(|r| (r.start.max(chunk.start), r.end.min(chunk.end)))
+        .filter(|(a, b)| b > a)
+        .collect();
+    let total: u64 = speech.iter().map(|(a, b)| b - a).sum();
+    if total == 0 {
+        return 1.0;
+    }
+    // Word spans widened and merged, in order (words never go back in time). A thrown
+    // off decode stretches a word over seconds of speech it skipped, so a word counts
+    // for at most the longest a word lasts.
+    let mut spans: Vec<(u64, u64)> = Vec::new();
+    for w in segments.iter().flat_map(|s| &s.words) {
+        let end = w.end.min(w.start + LONGEST_WORD);
+        let (a, b) = (w.start.saturating_sub(TAIL_MARGIN), end + TAIL_MARGIN);
+        match spans.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => spans.push((a, b)),
+        }
+    }
+    let covered: u64 = speech
+        .iter()
+        .flat_map(|&(a, b)| {
+            spans
+                .iter()
+                .map(move |&(c, d)| b.min(d).saturating_sub(a.max(c)))
+        })
+        .sum();
+    covered as f64 / total as f64
 }
 
 /// One Whisper segment inside a chunk, words already placed on the recording's timeline.
@@ -144,12 +192,14 @@ impl Transcriber {
             .count()
     }
 
-    /// Transcribes every chunk, in parallel, returning segments in time order.
-    /// `on_chunk_done` is called once per finished chunk (for progress bars).
+    /// Transcribes every chunk, in parallel, returning segments in time order, with
+    /// `prompt` before each chunk. `on_chunk_done` is called once per finished chunk
+    /// (for progress bars).
     pub(crate) fn transcribe(
         &self,
         audio: &Audio,
         speech: &SpeechMap,
+        prompt: Option<&str>,
         input: &Path,
         cache: Option<&ChunkCache>,
         on_chunk_done: &(dyn Fn() + Sync),
@@ -175,6 +225,7 @@ impl Transcriber {
                         audio,
                         chunk,
                         regions: &speech.regions,
+                        prompt,
                     };
                     let fresh =
                         self.transcribe_chunk(state, span, plan.threads_per_worker, input)?;
@@ -194,7 +245,7 @@ impl Transcriber {
         Ok(segments)
     }
 
-    fn full_params(&self, threads: usize) -> FullParams<'_, '_> {
+    fn full_params(&self, threads: usize, prompt: Option<&str>) -> FullParams<'_, '_> {
         let strategy = if self.params.beam_size > 1 {
             SamplingStrategy::BeamSearch {
                 beam_size: self.params.beam_size,
@@ -208,6 +259,9 @@ impl Transcriber {
         p.set_language(Some(&self.params.language));
         p.set_translate(false);
         p.set_no_context(true);
+        if let Some(prompt) = prompt {
+            p.set_initial_prompt(prompt);
+        }
         p.set_token_timestamps(true);
         p.set_suppress_blank(true);
         p.set_suppress_nst(true);
@@ -229,7 +283,8 @@ impl Transcriber {
         p
     }
 
-    /// One chunk, plus a second pass over speech whisper skipped at its end.
+    /// One chunk after its prompt; when the prompted words leave much of the chunk's
+    /// speech uncovered, the chunk again without the prompt, and whichever says more.
     fn transcribe_chunk(
         &self,
         state: &mut WhisperState,
@@ -237,8 +292,41 @@ impl Transcriber {
         threads: usize,
         input: &Path,
     ) -> Result<Vec<RawSegment>> {
+        let prompted = self.decode_chunk(state, span, threads, input)?;
+        if span.prompt.is_none() || speech_covered(&prompted, span) >= MIN_PROMPTED_COVERAGE {
+            return Ok(prompted);
+        }
+        let plain = ChunkAudio {
+            prompt: None,
+            ..span
+        };
+        let unprompted = self.decode_chunk(state, plain, threads, input)?;
+        let words = |s: &[RawSegment]| s.iter().map(|s| s.words.len()).sum::<usize>();
+        tracing::debug!(
+            "chunk {:.2}-{:.2} s: prompted words cover {:.0} % of its speech; {} words with the prompt, {} without",
+            seconds(span.chunk.start),
+            seconds(span.chunk.end),
+            100.0 * speech_covered(&prompted, span),
+            words(&prompted),
+            words(&unprompted)
+        );
+        Ok(if words(&unprompted) > words(&prompted) {
+            unprompted
+        } else {
+            prompted
+        })
+    }
+
+    /// One chunk, plus a second pass over speech whisper skipped at its end.
+    fn decode_chunk(
+        &self,
+        state: &mut WhisperState,
+        span: ChunkAudio<'_>,
+        threads: usize,
+        input: &Path,
+    ) -> Result<Vec<RawSegment>> {
         let chunk = span.chunk;
-        let mut segments = self.decode_span(state, span.audio, chunk, threads, input)?;
+        let mut segments = self.decode_span(state, span, chunk, threads, input)?;
         for _ in 0..MAX_TAIL_PASSES {
             let covered = segments
                 .last()
@@ -248,7 +336,7 @@ impl Transcriber {
                 break;
             };
             let more: Vec<RawSegment> = self
-                .decode_span(state, span.audio, tail, threads, input)?
+                .decode_span(state, span, tail, threads, input)?
                 .into_iter()
                 .filter(|s| s.avg_logprob >= self.params.logprob_threshold)
                 .collect();
@@ -277,21 +365,22 @@ impl Transcriber {
         Ok(segments)
     }
 
-    /// Whisper on samples `span` of `audio`, words placed on the recording's timeline.
+    /// Whisper on samples `span` of the chunk's audio, after its prompt, words placed on
+    /// the recording's timeline.
     fn decode_span(
         &self,
         state: &mut WhisperState,
-        audio: &Audio,
+        chunk: ChunkAudio<'_>,
         span: SpeechSpan,
         threads: usize,
         input: &Path,
     ) -> Result<Vec<RawSegment>> {
-        let mut pcm = audio.read(span.start, span.end)?;
+        let mut pcm = chunk.audio.read(span.start, span.end)?;
         if pcm.len() < MIN_CHUNK_SAMPLES {
             pcm.resize(MIN_CHUNK_SAMPLES, 0.0);
         }
         state
-            .full(self.full_params(threads), &pcm)
+            .full(self.full_params(threads, chunk.prompt), &pcm)
             .map_err(|e| Error::stage(input, "transcription", format!("whisper failed: {e}")))?;
         let eot = self.context.token_eot();
         let mut segments: Vec<RawSegment> = Vec::new();
