@@ -38,7 +38,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Transcribe recordings (m4a, aac, m3u8 playlist, wav, flac, mp3, ogg).
+    /// Transcribe recordings (m4a, aac, m3u8 playlist, wav, flac, mp3, ogg, opus).
     Transcribe(TranscribeArgs),
     /// Find who speaks when, without transcribing (writes RTTM and JSON turns).
     Diarize(DiarizeArgs),
@@ -207,7 +207,7 @@ struct PublishArgs {
     /// Output folder [default: the transcript's folder].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// mp3 (plays everywhere) or flac (lossless).
+    /// mp3 (plays everywhere), opus (Ogg Opus, half the size) or flac (lossless).
     #[arg(long, default_value = "mp3")]
     audio_format: String,
     /// Shorten pauses longer than this many seconds to it [default: pauses kept].

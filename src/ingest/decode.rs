@@ -8,15 +8,16 @@
 //! one thread a file's decoding runs on, that copy was a tenth of the time (perf,
 //! 10-minute Space).
 //!
-//! This is the only place that talks to symphonia. It turns every way a part can be bad
-//! into a one-line [`Error`] naming the file (missing, empty, not audio, absurd header,
-//! unsupported codec, including HE-AAC which symphonia cannot decode), streams decoded
-//! audio to a callback in blocks so a long file is never held whole at the source rate,
-//! and reports damaged frames as [`DecodeEvent::Undecodable`] instead of stopping.
+//! This is the only place that runs symphonia (with the decoders [`super::codec`]
+//! registers). It turns every way a part can be bad into a one-line [`Error`] naming
+//! the file (missing, empty, not audio, absurd header, unsupported codec, including
+//! HE-AAC which symphonia cannot decode), streams decoded audio to a callback in blocks
+//! so a long file is never held whole at the source rate, and reports damaged frames as
+//! [`DecodeEvent::Undecodable`] instead of stopping.
 //! symphonia is third-party code run on untrusted input, so each call into it is also
 //! fenced with `catch_unwind`: a panic there becomes an error, not a crash.
 
-use super::codec::{codec_error, codec_name, probe_error};
+use super::codec::{codec_error, codec_name, codecs, probe_error};
 use super::source::{Tail, read_leading_tags};
 use super::{adts, id3, mp4};
 use crate::error::{Error, Result};
@@ -692,7 +693,7 @@ fn chunk_audio(path: &Path, mut data: Vec<u8>) -> Result<(Vec<u8>, Option<u64>, 
 
 /// A codec decoder for `params`, fresh (no state carried over from other audio).
 fn new_codec(path: &Path, params: &AudioCodecParameters) -> Result<Box<dyn AudioDecoder>> {
-    symphonia::default::get_codecs()
+    codecs()
         .make_audio_decoder(params, &AudioDecoderOptions::default())
         .map_err(|e| codec_error(path, params, e))
 }
