@@ -997,6 +997,17 @@ pub(crate) mod tests {
         assert!(n > 9000 && n < 10000, "{n}");
     }
 
+    /// The fixture is 2 s of mono from ffmpeg's libopus (pre-skip 312, last granule
+    /// position 96312): exactly 96000 samples once `opus.rs` has trimmed it.
+    #[test]
+    fn an_ogg_opus_file_decodes_to_its_exact_length() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/opus.ogg");
+        let (info, frames, _) = decode_all(&path).unwrap();
+        assert_eq!(info.codec, "opus");
+        assert_eq!((info.sample_rate, info.channels), (48_000, 1));
+        assert_eq!(frames, 96_000);
+    }
+
     #[test]
     fn wav_behind_an_id3_tag_opens_with_timestamp() {
         let dir = tempfile::tempdir().unwrap();
