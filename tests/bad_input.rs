@@ -70,7 +70,6 @@ fn each_bad_input_gets_its_reason() {
                 "unexpected",
             ],
         ),
-        (repo().join("tests/fixtures/opus.ogg"), &["opus"]),
         (repo().join("tests/fixtures/he-aac.m4a"), &["he-aac"]),
         (
             write(d, "absurd.wav", &absurd_wav()),

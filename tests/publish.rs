@@ -1,6 +1,7 @@
 //! `spacescribe publish` end to end: the bundled Space (95 s, 20 s of dead air and
-//! music before the talk) transcribed with the real binary, published as MP3 and FLAC,
-//! each file decoded again with symphonia and measured with an independent meter (the
+//! music before the talk) transcribed with the real binary, published as MP3, FLAC and
+//! Opus, each file decoded again (symphonia; the Opus, which symphonia cannot decode, by
+//! the `ogg` crate's reader and libopus) and measured with an independent meter (the
 //! `ebur128` crate): loudness, true peak, the trim against the words, every word's time
 //! against its original less the cuts before it; a changed original refused; the HLS
 //! replay of the same Space published on the timeline its transcript uses.
@@ -35,7 +36,11 @@ impl Decoded {
     }
 }
 
+/// A published file decoded: Opus as [`decode_opus`] does, the rest by symphonia.
 fn decode(path: &Path) -> Decoded {
+    if path.extension().is_some_and(|e| e == "opus") {
+        return decode_opus(path).1;
+    }
     let file = std::fs::File::open(path).unwrap();
     let mss = MediaSourceStream::new(Box::new(file), Default::default());
     let mut hint = Hint::new();
@@ -77,6 +82,81 @@ fn decode(path: &Path) -> Decoded {
         channels,
         samples,
     }
+}
+
+/// The OpusHead fields a published file sets (RFC 7845, section 5.1).
+#[derive(Debug, PartialEq)]
+struct OpusHead {
+    version: u8,
+    channels: u8,
+    pre_skip: u16,
+    input_rate: u32,
+    gain: i16,
+    mapping_family: u8,
+}
+
+impl OpusHead {
+    fn parse(packet: &[u8]) -> OpusHead {
+        assert_eq!(packet.len(), 19);
+        assert_eq!(&packet[..8], b"OpusHead");
+        OpusHead {
+            version: packet[8],
+            channels: packet[9],
+            pre_skip: u16::from_le_bytes([packet[10], packet[11]]),
+            input_rate: u32::from_le_bytes(packet[12..16].try_into().unwrap()),
+            gain: i16::from_le_bytes([packet[16], packet[17]]),
+            mapping_family: packet[18],
+        }
+    }
+}
+
+/// An Ogg Opus file decoded without the code under test: the `ogg` crate's page reader
+/// and libopus, trimmed as RFC 7845 says (the OpusHead's pre-skip off the start, the
+/// last page's granule position where the audio ends). Checks on the way that every
+/// page but the last counts every sample decoded so far, and that the last page ends
+/// the stream and trims less than one packet.
+fn decode_opus(path: &Path) -> (OpusHead, Decoded) {
+    let mut pages = ogg::PacketReader::new(std::fs::File::open(path).unwrap());
+    let head = OpusHead::parse(&pages.read_packet_expected().unwrap().data);
+    let tags = pages.read_packet_expected().unwrap().data;
+    assert!(tags.starts_with(b"OpusTags"));
+    assert!(
+        tags.windows(19).any(|w| w == b"ENCODER=spacescribe"),
+        "{}",
+        String::from_utf8_lossy(&tags)
+    );
+    let channels = usize::from(head.channels);
+    let layout = match channels {
+        1 => opus::Channels::Mono,
+        _ => opus::Channels::Stereo,
+    };
+    let mut decoder = opus::Decoder::new(48_000, layout).unwrap();
+    let mut packet_samples = vec![0.0f32; 5760 * channels];
+    let (mut samples, mut end_granule, mut ended) = (Vec::new(), 0, false);
+    while let Some(packet) = pages.read_packet().unwrap() {
+        let n = decoder
+            .decode_float(&packet.data, &mut packet_samples, false)
+            .unwrap();
+        assert_eq!(n, 960, "20 ms packets");
+        samples.extend_from_slice(&packet_samples[..n * channels]);
+        let decoded = (samples.len() / channels) as u64;
+        ended = packet.last_in_stream();
+        if ended {
+            end_granule = packet.absgp_page();
+            assert!(end_granule <= decoded && decoded - end_granule < 960);
+        } else if packet.last_in_page() {
+            assert_eq!(packet.absgp_page(), decoded, "granule position");
+        }
+    }
+    assert!(ended, "no page ends the stream");
+    samples.truncate(end_granule as usize * channels);
+    samples.drain(..usize::from(head.pre_skip) * channels);
+    let decoded = Decoded {
+        rate: 48_000,
+        channels,
+        samples,
+    };
+    (head, decoded)
 }
 
 /// Integrated loudness (LUFS) and the largest true peak of any channel (dBTP), by
@@ -196,6 +276,21 @@ fn check_loudness(audio: &Path, published: &Value, tolerance: f64) -> Decoded {
     decoded
 }
 
+/// The published Opus: its OpusHead (the Space is 48 kHz stereo), loudness and peak as
+/// for the other formats, and a decoded length of exactly the published duration.
+fn check_opus(audio: &Path, published: &Value) {
+    let decoded = check_loudness(audio, published, 0.5);
+    let (head, _) = decode_opus(audio);
+    assert_eq!(
+        (head.version, head.channels, head.input_rate, head.gain),
+        (1, 2, 48_000, 0)
+    );
+    assert_eq!(head.mapping_family, 0);
+    assert!(head.pre_skip > 0, "libopus's lookahead");
+    let frames = (f(&published["source"]["duration"]) * 48_000.0).round() as usize;
+    assert_eq!(decoded.samples.len() / decoded.channels, frames);
+}
+
 #[test]
 fn the_space_is_published_trimmed_at_the_podcast_norm_in_sync_with_its_words() {
     let dir = tempfile::tempdir().unwrap();
@@ -210,6 +305,11 @@ fn the_space_is_published_trimmed_at_the_podcast_norm_in_sync_with_its_words() {
     check_timeline(&original, &published);
     assert_eq!(published["source"]["codec"], "flac");
     check_loudness(&dir.path().join("space.published.flac"), &published, 0.2);
+
+    let published = publish(&json, &["--audio-format", "opus"]);
+    check_timeline(&original, &published);
+    assert_eq!(published["source"]["codec"], "opus");
+    check_opus(&dir.path().join("space.published.opus"), &published);
 
     let published = publish(&json, &[]);
     check_timeline(&original, &published);

@@ -40,7 +40,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Transcribe recordings (m4a, aac, m3u8 playlist, wav, flac, mp3, ogg).
+    /// Transcribe recordings (m4a, aac, m3u8 playlist, wav, flac, mp3, ogg, opus).
     Transcribe(TranscribeArgs),
     /// Find who speaks when, without transcribing (writes RTTM and JSON turns).
     Diarize(DiarizeArgs),
@@ -169,8 +169,8 @@ struct QuoteArgs {
     /// Print JSON for other tools instead of text.
     #[arg(long)]
     json: bool,
-    /// Cut the best passage from the original recording into FILE (.wav, .flac or
-    /// .mp3), at the original's own rate and channels, its SHA-256 checked first.
+    /// Cut the best passage from the original recording into FILE (.wav, .flac, .mp3
+    /// or .opus), at the original's own rate and channels, its SHA-256 checked first.
     #[arg(long, value_name = "FILE")]
     clip: Option<PathBuf>,
     /// Seconds of the recording kept before and after the clipped passage.
@@ -246,7 +246,7 @@ struct PublishArgs {
     /// Output folder [default: the transcript's folder].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// mp3 (plays everywhere) or flac (lossless).
+    /// mp3 (plays everywhere), opus (Ogg Opus, half the size) or flac (lossless).
     #[arg(long, default_value = "mp3")]
     audio_format: String,
     /// Shorten pauses longer than this many seconds to it [default: pauses kept].

@@ -1,13 +1,29 @@
 //! Naming codecs, and saying precisely why a file's audio cannot be decoded.
 //!
 //! symphonia reports "unsupported" with internal wording ("aac: aac too complex"); users
-//! need to hear *which* codec or profile it is (HE-AAC, Opus, ...) to know what to do.
+//! need to hear *which* codec or profile it is (HE-AAC, AC-3, ...) to know what to do.
+//! Also holds the registry of decoders every file is decoded with ([`codecs`]).
 
+use super::opus::OpusDecoder;
 use crate::error::Error;
 use std::path::Path;
+use std::sync::LazyLock;
 use symphonia::core::codecs::audio::well_known::*;
 use symphonia::core::codecs::audio::{AudioCodecId, AudioCodecParameters};
+use symphonia::core::codecs::registry::CodecRegistry;
 use symphonia::core::errors::Error as SymError;
+
+/// The decoders: symphonia's, and Opus by libopus ([`super::opus`]), which symphonia
+/// lacks.
+pub(crate) fn codecs() -> &'static CodecRegistry {
+    static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
+        let mut registry = CodecRegistry::new();
+        symphonia::default::register_enabled_codecs(&mut registry);
+        registry.register_audio_decoder::<OpusDecoder>();
+        registry
+    });
+    &CODECS
+}
 
 /// Maps a probe failure to why the file is not usable audio.
 pub(crate) fn probe_error(path: &Path, e: SymError) -> Error {
@@ -55,6 +71,10 @@ fn unsupported_codec_name(params: &AudioCodecParameters) -> String {
             None => "AAC (profile not decodable)".into(),
         };
     }
+    if params.codec == CODEC_ID_OPUS {
+        let channels = params.channels.as_ref().map(|c| c.count()).unwrap_or(0);
+        return format!("Opus with {channels} channels (multistream); at most 2 are decoded");
+    }
     codec_name(params.codec)
 }
 
@@ -70,11 +90,10 @@ pub(crate) fn aac_object_type(asc: &[u8]) -> Option<u8> {
 
 /// Short, ffmpeg-like name of a codec (symphonia's own name when it has a decoder for it).
 pub(crate) fn codec_name(id: AudioCodecId) -> String {
-    if let Some(reg) = symphonia::default::get_codecs().get_audio_decoder(id) {
+    if let Some(reg) = codecs().get_audio_decoder(id) {
         return reg.codec.info.short_name.to_string();
     }
     let known = [
-        (CODEC_ID_OPUS, "opus"),
         (CODEC_ID_SPEEX, "speex"),
         (CODEC_ID_AC3, "ac3"),
         (CODEC_ID_EAC3, "eac3"),

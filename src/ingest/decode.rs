@@ -8,15 +8,16 @@
 //! one thread a file's decoding runs on, that copy was a tenth of the time (perf,
 //! 10-minute Space).
 //!
-//! This is the only place that talks to symphonia. It turns every way a part can be bad
-//! into a one-line [`Error`] naming the file (missing, empty, not audio, absurd header,
-//! unsupported codec, including HE-AAC which symphonia cannot decode), streams decoded
-//! audio to a callback in blocks so a long file is never held whole at the source rate,
-//! and reports damaged frames as [`DecodeEvent::Undecodable`] instead of stopping.
+//! This is the only place that runs symphonia (with the decoders [`super::codec`]
+//! registers). It turns every way a part can be bad into a one-line [`Error`] naming
+//! the file (missing, empty, not audio, absurd header, unsupported codec, including
+//! HE-AAC which symphonia cannot decode), streams decoded audio to a callback in blocks
+//! so a long file is never held whole at the source rate, and reports damaged frames as
+//! [`DecodeEvent::Undecodable`] instead of stopping.
 //! symphonia is third-party code run on untrusted input, so each call into it is also
 //! fenced with `catch_unwind`: a panic there becomes an error, not a crash.
 
-use super::codec::{codec_error, codec_name, probe_error};
+use super::codec::{codec_error, codec_name, codecs, probe_error};
 use super::source::{Tail, read_leading_tags};
 use super::{adts, id3, mp4};
 use crate::error::{Error, Result};
@@ -696,7 +697,7 @@ fn chunk_audio(path: &Path, mut data: Vec<u8>) -> Result<(Vec<u8>, id3::Stripped
 
 /// A codec decoder for `params`, fresh (no state carried over from other audio).
 fn new_codec(path: &Path, params: &AudioCodecParameters) -> Result<Box<dyn AudioDecoder>> {
-    symphonia::default::get_codecs()
+    codecs()
         .make_audio_decoder(params, &AudioDecoderOptions::default())
         .map_err(|e| codec_error(path, params, e))
 }
@@ -998,6 +999,17 @@ pub(crate) mod tests {
         std::fs::write(&p, &bytes[..20000]).unwrap();
         let (_, n, _) = decode_all(&p).unwrap();
         assert!(n > 9000 && n < 10000, "{n}");
+    }
+
+    /// The fixture is 2 s of mono from ffmpeg's libopus (pre-skip 312, last granule
+    /// position 96312): exactly 96000 samples once `opus.rs` has trimmed it.
+    #[test]
+    fn an_ogg_opus_file_decodes_to_its_exact_length() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/opus.ogg");
+        let (info, frames, _) = decode_all(&path).unwrap();
+        assert_eq!(info.codec, "opus");
+        assert_eq!((info.sample_rate, info.channels), (48_000, 1));
+        assert_eq!(frames, 96_000);
     }
 
     #[test]

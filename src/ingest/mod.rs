@@ -7,7 +7,8 @@
 //! chunks for the joining stage (what a chunk holds before it is decoded, its ADTS
 //! frames gathered into one stream, chunks decoded one after another), and [`decode`]
 //! runs symphonia on one part (with MP4 edit lists applied and failures named) and
-//! averages the channels while copying samples out of the codec; [`Silence`] (silence
+//! averages the channels while copying samples out of the codec, with the decoders of
+//! [`codec`] (symphonia's, and libopus for Opus in [`opus`]); [`Silence`] (silence
 //! with a reason) is how it and every later stage describe audio that is not there.
 //! Resampling, loudness and placing the parts on one timeline belong to
 //! [`crate::normalize`].
@@ -19,6 +20,7 @@ pub(crate) mod decode;
 pub(crate) mod hls;
 pub(crate) mod id3;
 mod mp4;
+mod opus;
 mod source;
 
 pub(crate) use decode::Silence;

@@ -48,7 +48,7 @@ pub struct Clip {
 
 /// Cuts seconds `start..end` of the recording `transcript_json` was made from (with
 /// `options.pad` on each side, within the recording) into `out`, whose extension
-/// (`.wav`, `.flac`, `.mp3`) picks the format; written atomically.
+/// (`.wav`, `.flac`, `.mp3`, `.opus`) picks the format; written atomically.
 pub fn clip(
     transcript_json: &Path,
     start: f64,
@@ -120,12 +120,12 @@ impl ClipFormat {
             Some("wav") => Ok(ClipFormat::Wav),
             Some(other) => other.parse().map(ClipFormat::Encoded).map_err(|_| {
                 Error::Usage(format!(
-                    "{}: a clip is written as .wav, .flac or .mp3",
+                    "{}: a clip is written as .wav, .flac, .mp3 or .opus",
                     out.display()
                 ))
             }),
             None => Err(Error::Usage(format!(
-                "{}: name the clip .wav, .flac or .mp3",
+                "{}: name the clip .wav, .flac, .mp3 or .opus",
                 out.display()
             ))),
         }
