@@ -12,6 +12,7 @@
 mod cache;
 mod guards;
 pub(crate) mod prompt;
+mod retime;
 mod words;
 
 pub(crate) use cache::{ChunkCache, REVISION as CACHE_REVISION};
@@ -76,49 +77,9 @@ fn untranscribed_tail(
     })
 }
 
-/// A prompt sometimes throws Whisper off: it takes the prompt for what was already said
-/// and skips or squeezes the chunk's speech (a clip of names lost three quarters of its
-/// words). Below this share of the chunk's speech under its words (each widened by
-/// [`TAIL_MARGIN`]), the chunk is decoded again without the prompt.
-const MIN_PROMPTED_COVERAGE: f64 = 0.6;
-/// The longest a spoken word lasts (samples: 1.5 s).
-const LONGEST_WORD: u64 = SAMPLE_RATE as u64 * 3 / 2;
-
-/// The share of the speech in `span`'s chunk that the words of `segments` cover.
-fn speech_covered(segments: &[RawSegment], span: ChunkAudio<'_>) -> f64 {
-    let chunk = span.chunk;
-    let speech: Vec<(u64, u64)> = span
-        .regions
-        .iter()
-        .map(|r| (r.start.max(chunk.start), r.end.min(chunk.end)))
-        .filter(|(a, b)| b > a)
-        .collect();
-    let total: u64 = speech.iter().map(|(a, b)| b - a).sum();
-    if total == 0 {
-        return 1.0;
-    }
-    // Word spans widened and merged, in order (words never go back in time). A thrown
-    // off decode stretches a word over seconds of speech it skipped, so a word counts
-    // for at most the longest a word lasts.
-    let mut spans: Vec<(u64, u64)> = Vec::new();
-    for w in segments.iter().flat_map(|s| &s.words) {
-        let end = w.end.min(w.start + LONGEST_WORD);
-        let (a, b) = (w.start.saturating_sub(TAIL_MARGIN), end + TAIL_MARGIN);
-        match spans.last_mut() {
-            Some(last) if a <= last.1 => last.1 = last.1.max(b),
-            _ => spans.push((a, b)),
-        }
-    }
-    let covered: u64 = speech
-        .iter()
-        .flat_map(|&(a, b)| {
-            spans
-                .iter()
-                .map(move |&(c, d)| b.min(d).saturating_sub(a.max(c)))
-        })
-        .sum();
-    covered as f64 / total as f64
-}
+/// A chunk whose unprompted words are all at least this sure is not decoded again with
+/// the prompt: the words a prompt fixes (names heard as other words) come out doubtful.
+const PROMPT_WHEN_BELOW: f32 = 0.5;
 
 /// One Whisper segment inside a chunk, words already placed on the recording's timeline.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -283,8 +244,8 @@ impl Transcriber {
         p
     }
 
-    /// One chunk after its prompt; when the prompted words leave much of the chunk's
-    /// speech uncovered, the chunk again without the prompt, and whichever says more.
+    /// One chunk; with a prompt, when some word came out doubtful, again after the
+    /// prompt, its words put on the unprompted decode's times ([`retime`]).
     fn transcribe_chunk(
         &self,
         state: &mut WhisperState,
@@ -292,29 +253,20 @@ impl Transcriber {
         threads: usize,
         input: &Path,
     ) -> Result<Vec<RawSegment>> {
-        let prompted = self.decode_chunk(state, span, threads, input)?;
-        if span.prompt.is_none() || speech_covered(&prompted, span) >= MIN_PROMPTED_COVERAGE {
-            return Ok(prompted);
-        }
         let plain = ChunkAudio {
             prompt: None,
             ..span
         };
         let unprompted = self.decode_chunk(state, plain, threads, input)?;
-        let words = |s: &[RawSegment]| s.iter().map(|s| s.words.len()).sum::<usize>();
-        tracing::debug!(
-            "chunk {:.2}-{:.2} s: prompted words cover {:.0} % of its speech; {} words with the prompt, {} without",
-            seconds(span.chunk.start),
-            seconds(span.chunk.end),
-            100.0 * speech_covered(&prompted, span),
-            words(&prompted),
-            words(&unprompted)
-        );
-        Ok(if words(&unprompted) > words(&prompted) {
-            unprompted
-        } else {
-            prompted
-        })
+        let doubtful = unprompted
+            .iter()
+            .flat_map(|s| &s.words)
+            .any(|w| w.probability < PROMPT_WHEN_BELOW);
+        if span.prompt.is_none() || !doubtful {
+            return Ok(unprompted);
+        }
+        let prompted = self.decode_chunk(state, span, threads, input)?;
+        Ok(retime::onto(prompted, unprompted))
     }
 
     /// One chunk, plus a second pass over speech whisper skipped at its end.

@@ -18,6 +18,7 @@ const MAX_PROMPT_CHARS: usize = 600;
 /// The prompt for one recording, or `None` when there is nothing to say.
 pub(crate) fn build(hotwords: &[String], metadata: Option<&SpaceMetadata>) -> Option<String> {
     let mut parts: Vec<String> = Vec::new();
+    let mut names_said: Vec<&str> = Vec::new();
     if let Some(meta) = metadata {
         if let Some(title) = meta
             .title
@@ -37,11 +38,15 @@ pub(crate) fn build(hotwords: &[String], metadata: Option<&SpaceMetadata>) -> Op
         if !names.is_empty() {
             parts.push(format!("With {}.", names.join(", ")));
         }
+        names_said = names;
     }
+    // A hotword the roster already names is said once: a longer prompt throws Whisper
+    // off more often.
+    let named = |w: &str| names_said.iter().any(|n| n.eq_ignore_ascii_case(w));
     let words: Vec<&str> = hotwords
         .iter()
         .map(|w| w.trim())
-        .filter(|w| !w.is_empty())
+        .filter(|w| !w.is_empty() && !named(w))
         .collect();
     if !words.is_empty() {
         parts.push(format!("{}.", words.join(", ")));
@@ -83,13 +88,18 @@ mod tests {
             participants: vec![person("Marcus Reed"), person("Callum Fraser")],
             ..SpaceMetadata::default()
         };
-        let hot = [" Starlink".to_string(), String::new(), "Kalan ".into()];
+        let hot = [
+            " Starlink".to_string(),
+            String::new(),
+            "Kalan ".into(),
+            "callum fraser".into(),
+        ];
         assert_eq!(
             build(&hot, Some(&meta)).unwrap(),
             "Launch recap. With Marcus Reed, Callum Fraser. Starlink, Kalan."
         );
         assert_eq!(build(&[], None), None);
-        assert_eq!(build(&hot, None).unwrap(), "Starlink, Kalan.");
+        assert_eq!(build(&hot, None).unwrap(), "Starlink, Kalan, callum fraser.");
     }
 
     #[test]
