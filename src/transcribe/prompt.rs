@@ -99,7 +99,10 @@ mod tests {
             "Launch recap. With Marcus Reed, Callum Fraser. Starlink, Kalan."
         );
         assert_eq!(build(&[], None), None);
-        assert_eq!(build(&hot, None).unwrap(), "Starlink, Kalan, callum fraser.");
+        assert_eq!(
+            build(&hot, None).unwrap(),
+            "Starlink, Kalan, callum fraser."
+        );
     }
 
     #[test]
