@@ -166,8 +166,8 @@ fn align(said: &[TimedWord], timed: &[(usize, &TimedWord)]) -> Vec<Step> {
     for (i, row) in cost.iter_mut().enumerate() {
         row[0] = i as u32 * UNPAIRED;
     }
-    for j in 0..=m {
-        cost[0][j] = j as u32 * UNPAIRED;
+    for (j, first) in cost[0].iter_mut().enumerate() {
+        *first = j as u32 * UNPAIRED;
     }
     for i in 1..=n {
         for j in 1..=m {
