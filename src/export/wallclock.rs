@@ -2,7 +2,7 @@
 //! [`RecordingClock`]) at a time into the recording, in UTC, written out for the page's
 //! turns and date line, the text format and the quote tool's citations.
 
-use crate::transcript::{RecordingClock, Transcript, rfc3339_millis};
+use crate::transcript::{RecordingClock, Transcript};
 use chrono::{DateTime, Utc};
 
 /// The recording's clock, when it has one.
@@ -36,7 +36,7 @@ impl<'a> WallClock<'a> {
 
     /// RFC 3339 with milliseconds: the `datetime` of a `<time>` element.
     pub(crate) fn rfc3339(self, seconds: f64) -> Option<String> {
-        self.at(seconds).map(rfc3339_millis)
+        self.0.rfc3339_at(seconds)
     }
 }
 

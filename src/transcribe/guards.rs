@@ -52,19 +52,10 @@ fn is_hum(text: &str) -> bool {
     letters.len() >= 4 && letters.iter().all(|c| c.eq_ignore_ascii_case(&'m'))
 }
 
-/// Words compared for loops: case and punctuation do not make a repeat new.
-fn key(word: &TimedWord) -> String {
-    word.text
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
 /// Collapses a run of one n-gram repeated [`LOOP_MIN_REPEATS`] or more times
 /// back-to-back into its first occurrence ("the the the the the" -> "the").
 pub(crate) fn collapse_loops(words: Vec<TimedWord>) -> Vec<TimedWord> {
-    let keys: Vec<String> = words.iter().map(key).collect();
+    let keys: Vec<String> = words.iter().map(TimedWord::key).collect();
     let mut keep = vec![true; words.len()];
     let mut i = 0;
     while i < words.len() {
@@ -111,7 +102,7 @@ fn repeats_at(keys: &[String], i: usize, n: usize) -> usize {
 
 /// True when two word lists say the same thing (ignoring case and punctuation).
 pub(crate) fn same_text(a: &[TimedWord], b: &[TimedWord]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| key(x) == key(y))
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.key() == y.key())
 }
 
 #[cfg(test)]

@@ -122,15 +122,6 @@ enum Step {
     Unsaid(usize),
 }
 
-/// What a word is compared by: its letters and digits, lower case.
-fn key(word: &TimedWord) -> String {
-    word.text
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
 /// Cost of leaving a word unpaired; pairing two words costs up to twice that, less the
 /// more alike they are (so "Kowalczyk" pairs with "Uscalkzig", not with "and").
 const UNPAIRED: u32 = 100;
@@ -158,8 +149,8 @@ fn pair_cost(a: &str, b: &str) -> u32 {
 
 /// The cheapest alignment of the two word sequences, in order.
 fn align(said: &[TimedWord], timed: &[(usize, &TimedWord)]) -> Vec<Step> {
-    let a: Vec<String> = said.iter().map(key).collect();
-    let b: Vec<String> = timed.iter().map(|(_, w)| key(w)).collect();
+    let a: Vec<String> = said.iter().map(TimedWord::key).collect();
+    let b: Vec<String> = timed.iter().map(|(_, w)| w.key()).collect();
     let (n, m) = (a.len(), b.len());
     let pair = |i: usize, j: usize| pair_cost(&a[i], &b[j]);
     let mut cost = vec![vec![0u32; m + 1]; n + 1];

@@ -33,6 +33,18 @@ pub(crate) struct TimedWord {
     pub(crate) probability: f32,
 }
 
+impl TimedWord {
+    /// What the word is compared by: its letters and digits, lower case (case and
+    /// punctuation do not make a word another).
+    pub(crate) fn key(&self) -> String {
+        self.text
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    }
+}
+
 /// Groups tokens into words and places them inside `[chunk_start, chunk_end]`.
 ///
 /// Times are forced to be non-decreasing: a word never starts before the previous
