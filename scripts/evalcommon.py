@@ -11,7 +11,8 @@ import os
 import subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "spacescribe")
+# SPACESCRIBE_BIN: another build to score (e.g. a copy kept while this one is rebuilt).
+BIN = os.environ.get("SPACESCRIBE_BIN") or os.path.join(ROOT, "target", "release", "spacescribe")
 SAMPLES = os.path.join(ROOT, "samples")
 
 ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen " \
@@ -63,6 +64,27 @@ def development_set():
     for group in ("dialogues", "names"):
         for txt in sorted(glob.glob(os.path.join(SAMPLES, group, "*.txt"))):
             yield group, txt[:-4] + ".m4a", speaker_lines(txt)
+
+
+LIBRIVOX = "/usr/share/pocketsphinx/test/data/librivox"
+LONG = os.path.join(ROOT, "bench", "work", "space10.m4a")  # scripts/make-long-sample
+
+
+def heldout_set():
+    """(group, audio, truth text) for audio nothing was tuned on: LibriVox read speech
+    (Debian pocketsphinx-testdata) and the 10-minute synthetic Space."""
+    if not os.path.isdir(LIBRIVOX):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "pocketsphinx-testdata"],
+                       check=True, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    with open(os.path.join(LIBRIVOX, "transcription")) as fh:
+        for line in fh:  # "<s> words </s> (fileid)"
+            text, _, fileid = line.rpartition("(")
+            words = text.replace("<s>", "").replace("</s>", "")
+            yield "librivox", os.path.join(LIBRIVOX, fileid.strip().rstrip(")") + ".wav"), words
+    if not os.path.exists(LONG):
+        subprocess.run([os.path.join(ROOT, "scripts", "make-long-sample"), LONG, "10"],
+                       check=True, stdout=subprocess.DEVNULL)
+    yield "long-space", LONG, speaker_lines(LONG[:-4] + ".reference.txt")
 
 
 def edit_table(ref, hyp, same=lambda r, h: r == h):

@@ -79,6 +79,13 @@ impl PipelineBuilder {
         self
     }
 
+    /// Keep Whisper's own word probabilities instead of calibrated ones (default: calibrated,
+    /// where the model has a fitted map).
+    pub fn raw_probabilities(mut self, raw: bool) -> Self {
+        self.params.raw_probabilities = raw;
+        self
+    }
+
     /// Find speakers (the default) or not.
     pub fn diarize(mut self, on: bool) -> Self {
         self.find_speakers = on;
@@ -570,10 +577,12 @@ impl Engines {
                 name: transcriber.summary().name.clone(),
                 path: models.whisper.display().to_string(),
                 sha256: models::sha256_file(&models.whisper)?,
+                probability_calibration: transcriber.calibration().map(|c| c.name.to_string()),
                 vad: Some(Box::new(ModelInfo {
                     name: "silero-vad".into(),
                     path: models.vad.display().to_string(),
                     sha256: models::sha256_file(&models.vad)?,
+                    probability_calibration: None,
                     vad: None,
                 })),
             };

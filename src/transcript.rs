@@ -223,6 +223,10 @@ pub struct ModelInfo {
     pub name: String,
     pub path: String,
     pub sha256: String,
+    /// The map the words' probabilities went through (`transcribe/calibration.rs`);
+    /// absent when they are the model's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability_calibration: Option<String>,
     /// The speech-detection model, when one was used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vad: Option<Box<ModelInfo>>,
@@ -249,6 +253,10 @@ pub struct TranscribeParams {
     /// The prompt Whisper read before every chunk of this recording, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
+    /// Keep the model's own word probabilities (`--raw-probabilities`) instead of the
+    /// calibrated ones.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub raw_probabilities: bool,
 }
 
 fn yes() -> bool {
@@ -269,6 +277,7 @@ impl Default for TranscribeParams {
             hotwords: Vec::new(),
             metadata_prompt: true,
             prompt: None,
+            raw_probabilities: false,
         }
     }
 }
@@ -348,7 +357,8 @@ pub struct Word {
     pub word: String,
     pub start: f64,
     pub end: f64,
-    /// Mean of the word's token probabilities, 0..1 (as faster-whisper reports it).
+    /// How likely the word is right, 0..1: the mean of its token probabilities (as
+    /// faster-whisper reports it), calibrated when `model.probability_calibration` says so.
     pub probability: f32,
     pub speaker: Option<String>,
     /// Spoken while another speaker was talking too.
@@ -360,8 +370,9 @@ pub struct Word {
 }
 
 impl Word {
-    /// Below this, exporters mark the word as uncertain rather than hide the doubt.
-    pub const UNCERTAIN_BELOW: f32 = 0.4;
+    /// Below this, exporters mark the word as uncertain rather than hide the doubt: with
+    /// calibrated probabilities, a marked word is more likely wrong than right.
+    pub const UNCERTAIN_BELOW: f32 = 0.5;
 
     pub fn is_uncertain(&self) -> bool {
         self.probability < Self::UNCERTAIN_BELOW

@@ -102,6 +102,9 @@ struct TranscribeArgs {
     /// Keep the Space metadata's title and names out of Whisper's prompt.
     #[arg(long)]
     no_metadata_prompt: bool,
+    /// Give Whisper's own word probabilities, not the calibrated ones.
+    #[arg(long)]
+    raw_probabilities: bool,
     #[command(flatten)]
     run: RunArgs,
     #[command(flatten)]
@@ -433,7 +436,8 @@ fn transcribe(args: TranscribeArgs, bars: bool) -> u8 {
             .beam_size(args.beam_size)
             .diarize(!args.no_diarize)
             .hotwords(&args.hotwords)
-            .metadata_prompt(!args.no_metadata_prompt);
+            .metadata_prompt(!args.no_metadata_prompt)
+            .raw_probabilities(args.raw_probabilities);
         let builder = args.speakers.apply(builder)?;
         let mut output = Output::new(&args.out, parse_formats(&args.formats)?);
         output.export = args.export.options()?;

@@ -7,15 +7,18 @@
 //! chunks that worker took before). Every chunk is decoded on its own (no text carried
 //! over, so one bad chunk cannot poison the next) and its token times are shifted by
 //! the chunk's sample-exact offset; the recording's [`prompt`] (names, hotwords) goes
-//! before every chunk. Finished chunks go to the resume cache ([`cache`]).
+//! before every chunk. Finished chunks go to the resume cache ([`cache`]) with the
+//! model's own probabilities; the words' probabilities are then [`calibration`]'s.
 
 mod cache;
+mod calibration;
 mod guards;
 pub(crate) mod prompt;
 mod retime;
 mod words;
 
 pub(crate) use cache::{ChunkCache, REVISION as CACHE_REVISION};
+pub(crate) use calibration::Calibration;
 pub(crate) use words::{RawToken, TimedWord, words_from_tokens};
 
 use crate::audio::{Audio, SAMPLE_RATE, seconds};
@@ -94,6 +97,7 @@ pub(crate) struct Transcriber {
     context: WhisperContext,
     summary: crate::models::GgmlSummary,
     params: TranscribeParams,
+    calibration: Option<Calibration>,
 }
 
 /// How the available threads are split: `workers` states each running `threads_per_worker`.
@@ -137,10 +141,12 @@ impl Transcriber {
         }
         let context = WhisperContext::new_with_params(path_str, context_params)
             .map_err(|e| Error::model(model_path, format!("whisper.cpp cannot load it: {e}")))?;
+        let calibration = Calibration::for_model(&summary).filter(|_| !params.raw_probabilities);
         Ok(Transcriber {
             context,
             summary,
             params,
+            calibration,
         })
     }
 
@@ -203,6 +209,11 @@ impl Transcriber {
         let done = workers::run_indexed(&mut lanes, chunks.len(), transcribe, crashed)?;
         let mut segments: Vec<RawSegment> = done.into_iter().flatten().collect();
         fit_to_speech(&mut segments, &speech.regions);
+        if let Some(calibration) = &self.calibration {
+            for word in segments.iter_mut().flat_map(|s| s.words.iter_mut()) {
+                word.probability = calibration.apply(word.probability);
+            }
+        }
         Ok(segments)
     }
 
@@ -360,6 +371,12 @@ impl Transcriber {
     /// What the model file says about itself (checked once, at load).
     pub(crate) fn summary(&self) -> &crate::models::GgmlSummary {
         &self.summary
+    }
+
+    /// The map the words' probabilities go through, if the model has one and the
+    /// parameters did not ask for the raw ones.
+    pub(crate) fn calibration(&self) -> Option<Calibration> {
+        self.calibration
     }
 }
 

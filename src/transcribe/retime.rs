@@ -6,15 +6,21 @@
 //! (edit distance over words, case and punctuation aside, alike words paired first) and each takes the times and
 //! the segment of the word it stands for; a prompted word with no counterpart goes in the
 //! gap where it falls; an unprompted word with none widens its neighbour. When the
-//! prompted decode says much less, it lost speech, and the unprompted one is kept.
+//! prompted decode says much less, it lost speech; when it says much more, it repeated
+//! itself (on `samples/names/chip-talk` the prompted decode ran on into a second copy
+//! of the clip, and its tail pass into a third); either way the unprompted one is kept.
 
 use super::{RawSegment, TimedWord};
 
 /// The prompted decode is kept only with at least this share of the unprompted words.
 const MIN_PROMPTED_WORDS: f64 = 0.8;
+/// ... and with at most this share of words more than the unprompted decode,
+const MAX_EXTRA_SHARE: f64 = 0.25;
+/// or this many, in a short chunk (a prompt does bring back words a plain decode drops).
+const MAX_EXTRA_WORDS: usize = 3;
 
 /// `prompted`'s words on `plain`'s times and segments, or `plain` when the prompted
-/// decode lost speech.
+/// decode lost speech or repeated itself.
 pub(crate) fn onto(prompted: Vec<RawSegment>, plain: Vec<RawSegment>) -> Vec<RawSegment> {
     let said: Vec<TimedWord> = prompted.into_iter().flat_map(|s| s.words).collect();
     let timed: Vec<(usize, &TimedWord)> = plain
@@ -22,7 +28,11 @@ pub(crate) fn onto(prompted: Vec<RawSegment>, plain: Vec<RawSegment>) -> Vec<Raw
         .enumerate()
         .flat_map(|(i, s)| s.words.iter().map(move |w| (i, w)))
         .collect();
-    if timed.is_empty() || (said.len() as f64) < MIN_PROMPTED_WORDS * timed.len() as f64 {
+    let extra_allowed = MAX_EXTRA_WORDS.max((MAX_EXTRA_SHARE * timed.len() as f64) as usize);
+    if timed.is_empty()
+        || (said.len() as f64) < MIN_PROMPTED_WORDS * timed.len() as f64
+        || said.len() > timed.len() + extra_allowed
+    {
         return plain;
     }
     let placed = place(&said, &timed);
@@ -237,7 +247,7 @@ mod tests {
             ("Thandiwe", 950, 951),
             ("Dlamini", 990, 991),
         ])];
-        let out = onto(prompted, plain.clone());
+        let out = onto(prompted.clone(), plain.clone());
         assert_eq!(
             texts_and_times(&out),
             [
@@ -253,6 +263,10 @@ mod tests {
         // A prompted decode that lost speech is not taken.
         let lost = vec![segment(&[("I", 10, 11)])];
         assert_eq!(onto(lost, plain.clone()), plain);
+        // Nor one that ran on into the same words again.
+        let mut twice = prompted.clone();
+        twice.extend(prompted.clone());
+        assert_eq!(onto(twice, plain.clone()), plain);
     }
 
     #[test]
