@@ -32,8 +32,11 @@
 //! [`Pipeline`] strings them together; [`transcript`] is the one model they share and
 //! the value every caller gets back; [`export`] renders it; progress is reported as
 //! [`Event`]s to a [`Progress`] sink, never printed. Jobs for finished transcripts sit
-//! on top of that API: [`publish`] makes publish-ready audio and its transcripts.
+//! on top of that API: [`publish`] makes publish-ready audio and its transcripts,
+//! [`quote`] finds and checks quotes, [`archive`] transcribes many recordings into an
+//! archive with their bookkeeping.
 
+pub mod archive;
 mod assign;
 mod atomic;
 mod audio;
@@ -61,7 +64,7 @@ pub use models::Models;
 pub use naming::SpeakerNames;
 pub use pipeline::{
     Output, PcmFormat, Pipeline, PipelineBuilder, ProgramMeter, SourceAudio, TruePeakMeter,
-    decode_to_wav, open_source_audio, output_stem, rename,
+    decode_to_wav, open_source_audio, output_stem, recording_files, recording_sha256, rename,
 };
 pub use progress::{Event, Progress, Silent, Stage};
 pub use transcript::{Segment, Speaker, Transcript, Word};

@@ -212,6 +212,9 @@ pub struct Output {
     pub formats: Vec<Format>,
     /// How the formats lay the transcript out (caption limits, chapters, …).
     pub export: ExportOptions,
+    /// The outputs' file name without extension [default: the input's, `space.m4a`
+    /// -> `space.*`].
+    pub stem: Option<String>,
 }
 
 impl Output {
@@ -221,7 +224,13 @@ impl Output {
             dir: dir.into(),
             formats,
             export: ExportOptions::default(),
+            stem: None,
         }
+    }
+
+    /// The stem of `input`'s outputs.
+    pub fn stem_for(&self, input: &Path) -> String {
+        self.stem.clone().unwrap_or_else(|| output_stem(input))
     }
 }
 
@@ -272,11 +281,53 @@ impl Pipeline {
     /// resumes from the chunks kept in that folder; they are removed once the
     /// outputs are written.
     pub fn transcribe_to(&self, input: &Path, output: &Output) -> Result<Vec<PathBuf>> {
+        Ok(self.transcribe_and_write(input, output)?.1)
+    }
+
+    /// [`transcribe_to`](Self::transcribe_to), also giving back the transcript (what a
+    /// batch records of each recording: its duration, its speakers).
+    pub fn transcribe_and_write(
+        &self,
+        input: &Path,
+        output: &Output,
+    ) -> Result<(Transcript, Vec<PathBuf>)> {
         output.export.page.check()?; // a refused audio URL costs no transcribing
         let transcript = self.run(|| self.transcribe_in(input, Some(&output.dir)))?;
         let written = self.write(input, &transcript, output)?;
         self.resume_cache(&output.dir, input, &transcript)?.remove();
-        Ok(written)
+        Ok((transcript, written))
+    }
+
+    /// What decides this pipeline's output besides the recording, as one SHA-256 (hex):
+    /// the models' hashes, every transcription, speech and diarization parameter and the
+    /// names asked for, and the version. Not the thread count, which changes nothing.
+    /// Two runs with the same key on the same recording give the same transcript, so a
+    /// batch can skip a recording done with the same key.
+    pub fn settings_key(&self) -> String {
+        let settings = format!(
+            "{}|{:?}|{}|{:?}|{:?}|{:?}|{:?}|{}|{}",
+            self.engines.model_info.sha256,
+            self.engines.model_info.vad.as_ref().map(|v| &v.sha256),
+            serde_json::to_string(&self.params).unwrap_or_default(),
+            self.speech,
+            self.diarize,
+            self.names,
+            self.started_at,
+            env!("CARGO_PKG_VERSION"),
+            crate::transcribe::CACHE_REVISION,
+        );
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(settings.as_bytes()))
+    }
+
+    /// The transcription parameters every recording starts from (a recording's own
+    /// prompt is added to its transcript's copy).
+    pub fn params(&self) -> &TranscribeParams {
+        &self.params
+    }
+
+    /// The Whisper model this pipeline transcribes with (name, path, SHA-256).
+    pub fn model_info(&self) -> &ModelInfo {
+        &self.engines.model_info
     }
 
     /// Who speaks when, without transcribing: turns and speakers, no segments.
@@ -419,7 +470,7 @@ impl Pipeline {
         let written = export::write_all(
             transcript,
             &output.dir,
-            &output_stem(input),
+            &output.stem_for(input),
             &output.formats,
             &output.export,
         )?;
@@ -652,6 +703,29 @@ pub fn decode_to_wav(input: &Path, out: &Path, threads: Option<usize>) -> Result
 /// pipeline fills them. What `spacescribe publish` makes the published audio from.
 pub fn open_source_audio(input: &Path) -> Result<SourceAudio> {
     SourceAudio::open(input)
+}
+
+/// SHA-256 (hex) of a recording's content, without decoding it: the file's bytes, or
+/// a playlist's bytes followed by every chunk it lists that exists. What names a
+/// recording in an archive, so the same recording under two names is one.
+pub fn recording_sha256(input: &Path) -> Result<String> {
+    crate::ingest::open(input)?.sha256()
+}
+
+/// The files a recording is read from: the file itself, or a playlist and the chunks it
+/// lists (whether they exist or not). How a batch tells a Space's chunks, which are
+/// not recordings of their own, from the recordings beside them.
+pub fn recording_files(input: &Path) -> Result<Vec<PathBuf>> {
+    let recording = crate::ingest::open(input)?;
+    let mut files = vec![recording.path.clone()];
+    files.extend(
+        recording
+            .parts
+            .into_iter()
+            .map(|p| p.path)
+            .filter(|p| *p != recording.path),
+    );
+    Ok(files)
 }
 
 /// A call the pipeline was not built for (`PipelineBuilder::transcription(false)`, …).

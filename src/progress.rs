@@ -18,6 +18,8 @@ pub enum Stage {
     Diarize,
     /// Writing the output files.
     Write,
+    /// A batch's recordings, one after another (the archive job, around the stages).
+    Batch,
 }
 
 impl Stage {
@@ -29,6 +31,7 @@ impl Stage {
             Stage::Transcribe => "transcribing",
             Stage::Diarize => "diarizing",
             Stage::Write => "writing",
+            Stage::Batch => "recordings",
         }
     }
 
@@ -37,6 +40,7 @@ impl Stage {
         match self {
             Stage::Transcribe => "chunks",
             Stage::Write => "files",
+            Stage::Batch => "recordings",
             _ => "steps",
         }
     }

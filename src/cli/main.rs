@@ -6,6 +6,7 @@
 mod bars;
 
 use clap::{Args, Parser, Subcommand};
+use spacescribe::archive::{self, Archive, BatchOptions, BatchSummary, Outcome};
 use spacescribe::export::{
     ExportOptions, Page, TextTimes, offset_millis, parse_formats, read_chapters,
 };
@@ -42,6 +43,9 @@ struct Cli {
 enum Command {
     /// Transcribe recordings (m4a, aac, m3u8 playlist, wav, flac, mp3, ogg, opus).
     Transcribe(TranscribeArgs),
+    /// Transcribe many recordings into an archive, each once, with a manifest of what
+    /// is done and what failed; a rerun skips what is done and resumes a killed batch.
+    Batch(BatchArgs),
     /// Find who speaks when, without transcribing (writes RTTM and JSON turns).
     Diarize(DiarizeArgs),
     /// Put new names on the speakers of finished transcripts (no transcribing again).
@@ -74,6 +78,32 @@ struct TranscribeArgs {
     /// Output folder.
     #[arg(long, default_value = "out")]
     out: PathBuf,
+    #[command(flatten)]
+    settings: TranscribeSettings,
+}
+
+#[derive(Args)]
+struct BatchArgs {
+    /// Folders (searched recursively; a playlist and the chunks it lists are one
+    /// recording), list files (.txt/.list: one path per line) or recordings.
+    #[arg(required_unless_present = "status")]
+    sources: Vec<PathBuf>,
+    /// The archive folder: its manifest and one folder per recording.
+    #[arg(long, value_name = "DIR")]
+    archive: PathBuf,
+    /// Try recordings that failed in an earlier batch again.
+    #[arg(long)]
+    retry_failed: bool,
+    /// Only show the archive's manifest: each recording's status, and why it failed.
+    #[arg(long, conflicts_with = "sources")]
+    status: bool,
+    #[command(flatten)]
+    settings: TranscribeSettings,
+}
+
+/// Everything that decides a transcription, shared by transcribe and batch.
+#[derive(Args)]
+struct TranscribeSettings {
     /// Comma-separated formats: json,vtt,srt,txt,rttm,podcast,chapters,html (rttm
     /// only when speakers are known).
     #[arg(long, default_value = DEFAULT_FORMATS)]
@@ -145,11 +175,10 @@ struct RunArgs {
 
 impl RunArgs {
     /// One start time cannot date several recordings.
-    fn check_inputs(&self, inputs: &[PathBuf]) -> Result<()> {
-        if self.started_at.is_some() && inputs.len() > 1 {
+    fn check_inputs(&self, inputs: usize) -> Result<()> {
+        if self.started_at.is_some() && inputs > 1 {
             return Err(Error::Usage(format!(
-                "--started-at dates one recording, and {} were given",
-                inputs.len()
+                "--started-at dates one recording, and {inputs} were given"
             )));
         }
         Ok(())
@@ -352,6 +381,7 @@ fn main() -> ExitCode {
     let bars = !cli.quiet && std::io::stderr().is_terminal();
     let code = match cli.command {
         Command::Transcribe(args) => transcribe(args, bars),
+        Command::Batch(args) => batch(args, bars),
         Command::Diarize(args) => diarize(args, bars),
         Command::Rename(args) => report(rename(args)),
         Command::Quote(args) => report(quote(args)),
@@ -421,29 +451,39 @@ fn report(result: Result<()>) -> u8 {
     }
 }
 
-fn transcribe(args: TranscribeArgs, bars: bool) -> u8 {
-    let built = (|| {
-        let mut models = Models::locate(args.run.models_dir.as_deref())?;
-        if let Some(model) = &args.model {
+impl TranscribeSettings {
+    /// The pipeline these settings make, and what it writes (into `out`), checked
+    /// before any model loads; `inputs` is how many recordings it will date.
+    fn build(
+        &self,
+        out: &Path,
+        inputs: usize,
+        sink: Arc<bars::Bars>,
+    ) -> Result<(Pipeline, Output)> {
+        let mut models = Models::locate(self.run.models_dir.as_deref())?;
+        if let Some(model) = &self.model {
             models = models.with_whisper(model);
         }
-        if let Some(vad) = &args.vad_model {
+        if let Some(vad) = &self.vad_model {
             models = models.with_vad(vad);
         }
-        args.run.check_inputs(&args.inputs)?;
-        let builder = pipeline_builder(models, &args.run, bars)
-            .language(&args.language)
-            .beam_size(args.beam_size)
-            .diarize(!args.no_diarize)
-            .hotwords(&args.hotwords)
-            .metadata_prompt(!args.no_metadata_prompt)
-            .raw_probabilities(args.raw_probabilities);
-        let builder = args.speakers.apply(builder)?;
-        let mut output = Output::new(&args.out, parse_formats(&args.formats)?);
-        output.export = args.export.options()?;
-        Ok((builder.build()?, output))
-    })();
-    match built {
+        self.run.check_inputs(inputs)?;
+        let mut output = Output::new(out, parse_formats(&self.formats)?);
+        output.export = self.export.options()?;
+        let builder = pipeline_builder(models, &self.run, sink)
+            .language(&self.language)
+            .beam_size(self.beam_size)
+            .diarize(!self.no_diarize)
+            .hotwords(&self.hotwords)
+            .metadata_prompt(!self.no_metadata_prompt)
+            .raw_probabilities(self.raw_probabilities);
+        Ok((self.speakers.apply(builder)?.build()?, output))
+    }
+}
+
+fn transcribe(args: TranscribeArgs, bars: bool) -> u8 {
+    let sink = Arc::new(bars::Bars::new(bars));
+    match args.settings.build(&args.out, args.inputs.len(), sink) {
         Ok((pipeline, output)) => {
             for_each_input(&args.inputs, |input| pipeline.transcribe_to(input, &output))
         }
@@ -451,11 +491,78 @@ fn transcribe(args: TranscribeArgs, bars: bool) -> u8 {
     }
 }
 
+/// A batch into an archive; exit 1 when any recording is failed, so a script sees it.
+fn batch(args: BatchArgs, bars: bool) -> u8 {
+    let result = (|| {
+        let archive = Archive::open(&args.archive)?;
+        if args.status {
+            print_manifest(&archive)?;
+            return Ok(0);
+        }
+        let found = archive::find_recordings(&args.sources, Some(&args.archive))?;
+        let sink = Arc::new(bars::Bars::new(bars));
+        let (pipeline, output) =
+            args.settings
+                .build(&args.archive, found.len(), Arc::clone(&sink))?;
+        let options = BatchOptions {
+            retry_failed: args.retry_failed,
+        };
+        let summary = archive::run_batch(&pipeline, &archive, &found, &output, &options, &*sink)?;
+        eprint!("{}", show_summary(&summary));
+        Ok(u8::from(summary.failed() > 0))
+    })();
+    result.unwrap_or_else(|e| report(Err(e)))
+}
+
+/// The end of a batch for a reader: the counts, then each recording not done now.
+fn show_summary(summary: &BatchSummary) -> String {
+    let mut text = format!(
+        "spacescribe: batch: {} done, {} skipped, {} failed; {:.2} h of audio in {:.1} s\n",
+        summary.done(),
+        summary.skipped(),
+        summary.failed(),
+        summary.audio_hours(),
+        summary.seconds
+    );
+    for r in &summary.recordings {
+        let line = match &r.outcome {
+            Outcome::Done { .. } => continue,
+            Outcome::Skipped { reason } => format!("  skipped {}: {reason}", r.input.display()),
+            Outcome::Failed { reason } => format!("  failed  {}: {reason}", r.input.display()),
+            _ => continue,
+        };
+        text.push_str(&line);
+        text.push('\n');
+    }
+    text
+}
+
+fn print_manifest(archive: &Archive) -> Result<()> {
+    let mut text = String::from("status   id            audio s  tries  name  (reason)\n");
+    for e in archive.manifest().entries()? {
+        let audio = e
+            .audio_seconds
+            .map_or_else(|| "-".to_string(), |s| format!("{s:.1}"));
+        text.push_str(&format!(
+            "{:<8} {:<12}  {:>7}  {:>5}  {}{}\n",
+            e.status.as_str(),
+            &e.id[..12.min(e.id.len())],
+            audio,
+            e.attempts,
+            e.name,
+            e.reason.map(|r| format!("  ({r})")).unwrap_or_default()
+        ));
+    }
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(())
+}
+
 fn diarize(args: DiarizeArgs, bars: bool) -> u8 {
     let built = (|| {
         let models = Models::locate(args.run.models_dir.as_deref())?;
-        args.run.check_inputs(&args.inputs)?;
-        let builder = pipeline_builder(models, &args.run, bars).transcription(false);
+        args.run.check_inputs(args.inputs.len())?;
+        let sink = Arc::new(bars::Bars::new(bars));
+        let builder = pipeline_builder(models, &args.run, sink).transcription(false);
         let output = Output::new(&args.out, parse_formats(&args.formats)?);
         Ok((args.speakers.apply(builder)?.build()?, output))
     })();
@@ -467,8 +574,8 @@ fn diarize(args: DiarizeArgs, bars: bool) -> u8 {
     }
 }
 
-fn pipeline_builder(models: Models, run: &RunArgs, bars: bool) -> PipelineBuilder {
-    let mut builder = Pipeline::builder(models).progress(Arc::new(bars::Bars::new(bars)));
+fn pipeline_builder(models: Models, run: &RunArgs, sink: Arc<bars::Bars>) -> PipelineBuilder {
+    let mut builder = Pipeline::builder(models).progress(sink);
     if let Some(threads) = run.threads {
         builder = builder.threads(threads);
     }
