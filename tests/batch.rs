@@ -242,3 +242,70 @@ fn a_killed_batch_resumes_without_redoing_finished_recordings() {
     );
     assert!(common::words(&json).len() > 100);
 }
+
+#[test]
+fn every_shard_of_a_batch_makes_the_archive_one_batch_makes() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::copy(sample("jfk/jfk.wav"), src.join("jfk.wav")).unwrap();
+    copy_space(&src.join("early"), 4);
+    copy_space(&src.join("replay"), 8);
+    copy_space(&src.join("late"), 6);
+    let src_arg = src.to_str().unwrap();
+    let whole = dir.path().join("whole");
+    let sharded = dir.path().join("sharded");
+    run_ok(&[
+        "batch",
+        "--no-diarize",
+        "--threads",
+        "2",
+        "--formats",
+        "json",
+        "--archive",
+        whole.to_str().unwrap(),
+        src_arg,
+    ]);
+    for shard in ["0/3", "1/3", "2/3"] {
+        run_ok(&[
+            "batch",
+            "--no-diarize",
+            "--threads",
+            "2",
+            "--formats",
+            "json",
+            "--archive",
+            sharded.to_str().unwrap(),
+            "--shard",
+            shard,
+            src_arg,
+        ]);
+    }
+    assert_eq!(statuses(&sharded), statuses(&whole));
+    assert_eq!(statuses(&whole).len(), 4);
+    let folders = |archive: &Path| {
+        let mut names: Vec<String> = std::fs::read_dir(archive.join("recordings"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(folders(&sharded), folders(&whole));
+    for folder in folders(&whole) {
+        let name = folder.split_once('-').unwrap().1;
+        let file = |archive: &Path| {
+            std::fs::read(
+                archive
+                    .join("recordings")
+                    .join(&folder)
+                    .join(format!("{name}.json")),
+            )
+            .unwrap()
+        };
+        assert!(
+            file(&sharded) == file(&whole),
+            "{folder}: shards made another transcript"
+        );
+    }
+}

@@ -61,6 +61,77 @@ impl Archive {
 pub struct BatchOptions {
     /// Try recordings that failed before again (otherwise they stay failed).
     pub retry_failed: bool,
+    /// Only this part of the work (a scheduler's array task); `None`: all of it.
+    pub shard: Option<Shard>,
+}
+
+/// Part `index` of `count` (from 0) of a batch's recordings, split by content hash, so
+/// the split does not depend on the order or the paths the recordings are found by,
+/// and every recording is in exactly one part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// `I/N`, as `--shard` takes it.
+    pub fn parse(text: &str) -> Result<Shard> {
+        let bad = || Error::Usage(format!("--shard {text}: expected I/N with 0 <= I < N"));
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let shard = Shard {
+            index: i.trim().parse().map_err(|_| bad())?,
+            count: n.trim().parse().map_err(|_| bad())?,
+        };
+        if shard.index >= shard.count {
+            return Err(bad());
+        }
+        Ok(shard)
+    }
+
+    /// The part a scheduler gives this process: a Slurm job array
+    /// (`SLURM_ARRAY_TASK_ID` from `SLURM_ARRAY_TASK_MIN`, of `SLURM_ARRAY_TASK_COUNT`)
+    /// or a Kubernetes Indexed Job (`JOB_COMPLETION_INDEX`, of `SPACESCRIBE_SHARDS`,
+    /// which the Job sets to its `completions`). `None` outside both.
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Option<Shard>> {
+        let number = |name: &str| -> Result<Option<u32>> {
+            var(name)
+                .map(|v| {
+                    v.trim()
+                        .parse()
+                        .map_err(|_| Error::Usage(format!("{name}={v}: not a number")))
+                })
+                .transpose()
+        };
+        let (index, count) = match (
+            number("SLURM_ARRAY_TASK_ID")?,
+            number("SLURM_ARRAY_TASK_COUNT")?,
+        ) {
+            (Some(id), Some(count)) => {
+                let min = number("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+                (id.checked_sub(min), count)
+            }
+            _ => match (
+                number("JOB_COMPLETION_INDEX")?,
+                number("SPACESCRIBE_SHARDS")?,
+            ) {
+                (Some(index), Some(count)) => (Some(index), count),
+                _ => return Ok(None),
+            },
+        };
+        match index {
+            Some(index) if index < count => Ok(Some(Shard { index, count })),
+            _ => Err(Error::Usage(format!(
+                "the scheduler's task index is outside its {count} tasks"
+            ))),
+        }
+    }
+
+    /// Whether recording `id` (a hex SHA-256) is in this part.
+    pub fn contains(&self, id: &str) -> bool {
+        let head = u64::from_str_radix(&id[..16.min(id.len())], 16).unwrap_or(0);
+        head % u64::from(self.count) == u64::from(self.index)
+    }
 }
 
 /// What happened to one input of a batch.
@@ -143,7 +214,22 @@ pub fn run_batch(
     progress: &dyn Progress,
 ) -> Result<BatchSummary> {
     let started = Instant::now();
-    let inputs = find_recordings(sources, Some(archive.dir()))?;
+    let mut inputs: Vec<(PathBuf, std::result::Result<String, String>)> =
+        find_recordings(sources, Some(archive.dir()))?
+            .into_iter()
+            .map(|input| {
+                let id = crate::pipeline::recording_sha256(&input)
+                    .map_err(|e| reason_for(&input, &e.to_string()));
+                (input, id)
+            })
+            .collect();
+    if let Some(shard) = options.shard {
+        // An input whose bytes cannot be read goes to part 0, which reports it.
+        inputs.retain(|(_, id)| match id {
+            Ok(id) => shard.contains(id),
+            Err(_) => shard.index == 0,
+        });
+    }
     let mut output = output.clone();
     if !output.formats.contains(&crate::Format::Json) {
         output.formats.insert(0, crate::Format::Json);
@@ -155,7 +241,8 @@ pub fn run_batch(
         options,
         settings: pipeline.settings_key(),
     };
-    let queued = run.enqueue(&inputs)?;
+    run.enqueue(&inputs)?;
+    let queued = inputs;
     let mut summary = BatchSummary::default();
     let here = archive.dir();
     progress.event(Event::Started {
@@ -218,17 +305,11 @@ struct BatchRun<'a> {
 }
 
 impl BatchRun<'_> {
-    /// Every input's content hash (or why its bytes cannot be read), the new ones
-    /// queued in the manifest before any work, so the manifest shows the whole batch.
-    fn enqueue(
-        &self,
-        inputs: &[PathBuf],
-    ) -> Result<Vec<(PathBuf, std::result::Result<String, String>)>> {
-        let mut queued = Vec::with_capacity(inputs.len());
-        for input in inputs {
-            let id = crate::pipeline::recording_sha256(input)
-                .map_err(|e| reason_for(input, &e.to_string()));
-            if let Ok(id) = &id {
+    /// The new inputs queued in the manifest before any work, so the manifest shows
+    /// the whole batch.
+    fn enqueue(&self, inputs: &[(PathBuf, std::result::Result<String, String>)]) -> Result<()> {
+        for (input, id) in inputs {
+            if let Ok(id) = id {
                 let name = readable_name(input);
                 let folder = match self.archive.manifest.get(id)? {
                     Some(entry) => entry.folder,
@@ -236,9 +317,8 @@ impl BatchRun<'_> {
                 };
                 self.archive.manifest.enqueue(id, &name, input, &folder)?;
             }
-            queued.push((input.clone(), id));
         }
-        Ok(queued)
+        Ok(())
     }
 
     /// One recording: skipped if the archive has it done with these settings (or
@@ -355,6 +435,52 @@ mod tests {
             "Call_in_show__3"
         );
         assert_eq!(readable_name(Path::new("a/b/space.m4a")), "space");
+    }
+
+    #[test]
+    fn shards_split_every_recording_into_exactly_one_part() {
+        let shards: Vec<Shard> = (0..3).map(|i| Shard { index: i, count: 3 }).collect();
+        for n in 0..300u64 {
+            let id = format!(
+                "{:016x}{}",
+                n.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                "ab".repeat(24)
+            );
+            assert_eq!(shards.iter().filter(|s| s.contains(&id)).count(), 1);
+        }
+        assert_eq!(Shard::parse("2/3").unwrap(), Shard { index: 2, count: 3 });
+        for bad in ["3/3", "1", "a/2", "1/0"] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn shards_come_from_slurm_arrays_and_kubernetes_indexed_jobs() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let slurm = env(&[
+            ("SLURM_ARRAY_TASK_ID", "5"),
+            ("SLURM_ARRAY_TASK_MIN", "4"),
+            ("SLURM_ARRAY_TASK_COUNT", "3"),
+        ]);
+        assert_eq!(
+            Shard::from_env(slurm).unwrap(),
+            Some(Shard { index: 1, count: 3 })
+        );
+        let k8s = env(&[("JOB_COMPLETION_INDEX", "2"), ("SPACESCRIBE_SHARDS", "4")]);
+        assert_eq!(
+            Shard::from_env(k8s).unwrap(),
+            Some(Shard { index: 2, count: 4 })
+        );
+        assert_eq!(Shard::from_env(env(&[])).unwrap(), None);
+        let outside = env(&[("JOB_COMPLETION_INDEX", "4"), ("SPACESCRIBE_SHARDS", "4")]);
+        assert!(Shard::from_env(outside).is_err());
     }
 
     #[test]

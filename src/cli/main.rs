@@ -6,7 +6,7 @@
 mod bars;
 
 use clap::{Args, Parser, Subcommand};
-use spacescribe::archive::{self, Archive, BatchOptions, BatchSummary, Outcome};
+use spacescribe::archive::{self, Archive, BatchOptions, BatchSummary, Outcome, Shard};
 use spacescribe::export::{
     ExportOptions, Page, TextTimes, offset_millis, parse_formats, read_chapters,
 };
@@ -94,6 +94,11 @@ struct BatchArgs {
     /// Try recordings that failed in an earlier batch again.
     #[arg(long)]
     retry_failed: bool,
+    /// Only part I of N (from 0) of the recordings, split by content hash [default:
+    /// the Slurm array task, or the Kubernetes Indexed Job's index of
+    /// $SPACESCRIBE_SHARDS, else all].
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
     /// Only show the archive's manifest: each recording's status, and why it failed.
     #[arg(long, conflicts_with = "sources")]
     status: bool,
@@ -504,8 +509,13 @@ fn batch(args: BatchArgs, bars: bool) -> u8 {
         let (pipeline, output) =
             args.settings
                 .build(&args.archive, found.len(), Arc::clone(&sink))?;
+        let shard = match &args.shard {
+            Some(text) => Some(Shard::parse(text)?),
+            None => Shard::from_env(|name| std::env::var(name).ok())?,
+        };
         let options = BatchOptions {
             retry_failed: args.retry_failed,
+            shard,
         };
         let summary = archive::run_batch(&pipeline, &archive, &found, &output, &options, &*sink)?;
         eprint!("{}", show_summary(&summary));
