@@ -255,31 +255,27 @@ fn every_shard_of_a_batch_makes_the_archive_one_batch_makes() {
     let src_arg = src.to_str().unwrap();
     let whole = dir.path().join("whole");
     let sharded = dir.path().join("sharded");
-    run_ok(&[
-        "batch",
-        "--no-diarize",
-        "--threads",
-        "2",
-        "--formats",
-        "json",
-        "--archive",
-        whole.to_str().unwrap(),
-        src_arg,
-    ]);
-    for shard in ["0/3", "1/3", "2/3"] {
-        run_ok(&[
+    let json_batch = |archive: &Path, shard: &[&str]| {
+        let base = [
             "batch",
             "--no-diarize",
             "--threads",
             "2",
             "--formats",
             "json",
-            "--archive",
-            sharded.to_str().unwrap(),
-            "--shard",
-            shard,
-            src_arg,
-        ]);
+        ];
+        run_ok(
+            &[
+                &base[..],
+                &["--archive", archive.to_str().unwrap(), src_arg],
+                shard,
+            ]
+            .concat(),
+        );
+    };
+    json_batch(&whole, &[]);
+    for shard in ["0/3", "1/3", "2/3"] {
+        json_batch(&sharded, &["--shard", shard]);
     }
     assert_eq!(statuses(&sharded), statuses(&whole));
     assert_eq!(statuses(&whole).len(), 4);

@@ -79,11 +79,16 @@ fn search_folder(dir: &Path, skip: Option<&Path>, found: &mut Vec<PathBuf>) -> R
 fn chunks_of_playlists(entries: &[PathBuf]) -> BTreeSet<PathBuf> {
     entries
         .iter()
-        .filter(|p| has_extension(p, &["m3u8", "m3u"]))
+        .filter(|p| is_playlist(p))
         // An unreadable playlist lists nothing; the batch reports it when it runs it.
         .filter_map(|p| crate::pipeline::recording_files(p).ok())
         .flat_map(|files| files.into_iter().skip(1))
         .collect()
+}
+
+/// A playlist by its name (`.m3u8`, `.m3u`), as the pipeline reads one.
+pub(super) fn is_playlist(path: &Path) -> bool {
+    has_extension(path, &["m3u8", "m3u"])
 }
 
 fn has_extension(path: &Path, endings: &[&str]) -> bool {
@@ -107,6 +112,14 @@ mod tests {
         std::fs::write(path, bytes).unwrap();
     }
 
+    /// `found`, relative to `base`.
+    fn relative(found: &[PathBuf], base: &Path) -> Vec<String> {
+        found
+            .iter()
+            .map(|p| p.strip_prefix(base).unwrap().to_string_lossy().into_owned())
+            .collect()
+    }
+
     #[test]
     fn a_playlist_is_one_recording_and_its_chunks_are_not() {
         let dir = tempfile::tempdir().unwrap();
@@ -120,12 +133,8 @@ mod tests {
         touch(&d.join("space/.spacescribe-resume/x.wav"), b"hidden");
         touch(&d.join("calls/2024/one.wav"), b"W");
         let found = find_recordings(&[d.to_path_buf()], None).unwrap();
-        let names: Vec<_> = found
-            .iter()
-            .map(|p| p.strip_prefix(d).unwrap().to_string_lossy().into_owned())
-            .collect();
         assert_eq!(
-            names,
+            relative(&found, d),
             [
                 "calls/2024/one.wav",
                 "space/other.aac",
@@ -146,12 +155,8 @@ mod tests {
             b"# tonight\nx/one.m4a\n\ny\nx/one.m4a\nmissing.wav\n",
         );
         let found = find_recordings(&[d.join("batch.txt")], None).unwrap();
-        let names: Vec<_> = found
-            .iter()
-            .map(|p| p.strip_prefix(d).unwrap().to_string_lossy().into_owned())
-            .collect();
         assert_eq!(
-            names,
+            relative(&found, d),
             ["x/one.m4a", "y/three.flac", "y/two.mp3", "missing.wav"]
         );
     }

@@ -197,7 +197,7 @@ impl BatchSummary {
     }
 }
 
-/// Transcribes every recording `sources` name ([`find_recordings`]) into `archive`
+/// Transcribes `recordings` (as [`find_recordings`] finds them) into `archive`
 /// with `pipeline`, writing `output.formats` (and always the JSON, the archive's record
 /// of each) into each recording's folder. A recording done before with the same
 /// [`settings_key`](Pipeline::settings_key) is skipped, as is the second of two
@@ -208,21 +208,20 @@ impl BatchSummary {
 pub fn run_batch(
     pipeline: &Pipeline,
     archive: &Archive,
-    sources: &[PathBuf],
+    recordings: &[PathBuf],
     output: &Output,
     options: &BatchOptions,
     progress: &dyn Progress,
 ) -> Result<BatchSummary> {
     let started = Instant::now();
-    let mut inputs: Vec<(PathBuf, std::result::Result<String, String>)> =
-        find_recordings(sources, Some(archive.dir()))?
-            .into_iter()
-            .map(|input| {
-                let id = crate::pipeline::recording_sha256(&input)
-                    .map_err(|e| reason_for(&input, &e.to_string()));
-                (input, id)
-            })
-            .collect();
+    let mut inputs: Vec<(PathBuf, std::result::Result<String, String>)> = recordings
+        .iter()
+        .map(|input| {
+            let id = crate::pipeline::recording_sha256(input)
+                .map_err(|e| reason_for(input, &e.to_string()));
+            (input.clone(), id)
+        })
+        .collect();
     if let Some(shard) = options.shard {
         // An input whose bytes cannot be read goes to part 0, which reports it.
         inputs.retain(|(_, id)| match id {
@@ -242,16 +241,15 @@ pub fn run_batch(
         settings: pipeline.settings_key(),
     };
     run.enqueue(&inputs)?;
-    let queued = inputs;
     let mut summary = BatchSummary::default();
     let here = archive.dir();
     progress.event(Event::Started {
         input: here,
         stage: Stage::Batch,
-        total: Some(queued.len() as u64),
+        total: Some(inputs.len() as u64),
     });
     let mut first_of: HashMap<String, PathBuf> = HashMap::new();
-    for (n, (input, id)) in queued.into_iter().enumerate() {
+    for (n, (input, id)) in inputs.into_iter().enumerate() {
         let report = match id {
             Err(reason) => RecordingReport {
                 input,
@@ -396,16 +394,12 @@ fn reason_for(input: &Path, error: &str) -> String {
 /// folder before it (X replays are all `playlist.m3u8`), in safe characters.
 fn readable_name(input: &Path) -> String {
     let stem = crate::pipeline::output_stem(input);
-    let is_playlist = input
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("m3u8") || e.eq_ignore_ascii_case("m3u"));
     let parent = input
         .parent()
         .and_then(|p| p.file_name())
         .map(|n| n.to_string_lossy().into_owned());
     let name = match parent {
-        Some(parent) if is_playlist => format!("{parent}-{stem}"),
+        Some(parent) if discover::is_playlist(input) => format!("{parent}-{stem}"),
         _ => stem,
     };
     name.chars()
