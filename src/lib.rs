@@ -61,7 +61,7 @@ pub use diarize::SpeakerCount;
 pub use error::{Error, ErrorKind, Result};
 pub use export::Format;
 pub use models::Models;
-pub use naming::SpeakerNames;
+pub use naming::{KnownSpeaker, SpeakerLibrary, SpeakerNames};
 pub use pipeline::{
     Output, PcmFormat, Pipeline, PipelineBuilder, ProgramMeter, SourceAudio, TruePeakMeter,
     decode_to_wav, open_source_audio, output_stem, recording_files, recording_sha256, rename,

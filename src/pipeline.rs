@@ -24,7 +24,7 @@ use crate::diarize::{Diarization, DiarizeParams, Diarizer, SpeakerCount, Speaker
 use crate::error::{Error, Result};
 use crate::export::{self, ExportOptions, Format};
 use crate::models::{self, Models};
-use crate::naming::{self, Naming, SpeakerNames};
+use crate::naming::{self, Naming, SpeakerLibrary, SpeakerNames};
 use crate::normalize::{self, ClockMark, LoadedRecording};
 use crate::progress::{Event, Progress, Silent, Stage, StageReport};
 use crate::speech::{SpeechDetector, SpeechMap, SpeechParams};
@@ -186,7 +186,7 @@ impl PipelineBuilder {
         if self.params.beam_size < 1 {
             return Err(Error::Usage("beam size must be at least 1".into()));
         }
-        if !self.names.enroll.is_empty() && !self.find_speakers {
+        if self.names.recognises_voices() && !self.find_speakers {
             return Err(Error::Usage(
                 "enrolling voices needs diarization (drop --no-diarize)".into(),
             ));
@@ -328,6 +328,99 @@ impl Pipeline {
     /// The Whisper model this pipeline transcribes with (name, path, SHA-256).
     pub fn model_info(&self) -> &ModelInfo {
         &self.engines.model_info
+    }
+
+    /// Adds `name`'s voice from clips of them alone to `library` (not saved).
+    pub fn enroll_clips(
+        &self,
+        library: &mut SpeakerLibrary,
+        name: &str,
+        clips: &[PathBuf],
+    ) -> Result<()> {
+        let diarizer = self.voice_embedder()?;
+        for clip in clips {
+            let samples = self.run(|| normalize::load_recording(clip, None)?.audio.read_all())?;
+            let print = self.run(|| diarizer.voiceprint(&samples))?;
+            let seconds = samples.len() as f64 / f64::from(crate::audio::SAMPLE_RATE);
+            let source = clip.display().to_string();
+            library.learn(
+                name,
+                &print,
+                seconds,
+                source,
+                &self.engines.embedding_sha256,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Adds speaker `speaker_id` of a finished transcript (read from `label`) to
+    /// `library` as `name`: the voiceprint of their turns where nobody else talks, cut
+    /// from the recording (`audio`, else the one the transcript names, its SHA-256
+    /// checked). Returns the seconds of speech it heard.
+    pub fn learn_speaker(
+        &self,
+        library: &mut SpeakerLibrary,
+        transcript: &Transcript,
+        label: &Path,
+        speaker_id: &str,
+        name: &str,
+        audio: Option<&Path>,
+    ) -> Result<f64> {
+        let diarizer = self.voice_embedder()?;
+        if !transcript.speakers.iter().any(|s| s.id == speaker_id) {
+            let known: Vec<&str> = transcript.speakers.iter().map(|s| s.id.as_str()).collect();
+            return Err(Error::input(
+                label,
+                format!("no speaker {speaker_id} (it has: {})", known.join(", ")),
+            ));
+        }
+        let pieces = naming::lone_stretches(&transcript.turns, speaker_id);
+        if pieces.is_empty() {
+            return Err(Error::input(
+                label,
+                format!("{speaker_id} never talks alone for a second or more"),
+            ));
+        }
+        let recording =
+            audio.map_or_else(|| PathBuf::from(&transcript.source.path), Path::to_path_buf);
+        let sha256 = recording_sha256(&recording)
+            .map_err(|e| Error::input(label, format!("{e} (give the recording with --audio)")))?;
+        if !transcript.source.sha256.is_empty() && sha256 != transcript.source.sha256 {
+            return Err(Error::input(
+                &recording,
+                format!(
+                    "not the recording {} was made from (its SHA-256 differs)",
+                    label.display()
+                ),
+            ));
+        }
+        let spill = tempfile::tempdir().map_err(|e| Error::io(&std::env::temp_dir(), e))?;
+        let audio = self
+            .run(|| normalize::load_recording(&recording, Some(spill.path())))?
+            .audio;
+        let rate = f64::from(crate::audio::SAMPLE_RATE);
+        let mut sum = Vec::new();
+        let mut seconds = 0.0;
+        for (start, end) in pieces {
+            let samples = audio.read((start * rate) as u64, (end * rate) as u64)?;
+            let print = self.run(|| diarizer.voiceprint(&samples))?;
+            sum.resize(print.len(), 0.0);
+            for (total, x) in sum.iter_mut().zip(&print) {
+                *total += x * (end - start) as f32;
+            }
+            seconds += end - start;
+        }
+        let source = format!("{}#{speaker_id}", label.display());
+        library.learn(name, &sum, seconds, source, &self.engines.embedding_sha256)?;
+        Ok(seconds)
+    }
+
+    /// The embedding network, which voice learning needs.
+    fn voice_embedder(&self) -> Result<&Diarizer> {
+        self.engines.diarizer.as_ref().ok_or_else(|| {
+            Error::Usage("learning voices needs the diarization models (drop --no-diarize)".into())
+        })
     }
 
     /// Who speaks when, without transcribing: turns and speakers, no segments.
@@ -608,6 +701,9 @@ struct Engines {
     diarizer: Option<Diarizer>,
     /// Enrolled voices: name and voiceprint.
     enrolled: Vec<(String, Vec<f32>)>,
+    /// SHA-256 of the speaker-embedding model, when loaded (a library's voiceprints
+    /// must come from the same one).
+    embedding_sha256: String,
 }
 
 impl Engines {
@@ -621,6 +717,7 @@ impl Engines {
             model_info: ModelInfo::default(),
             diarizer: None,
             enrolled: Vec::new(),
+            embedding_sha256: String::new(),
         };
         if settings.transcription {
             let transcriber = Transcriber::load(&models.whisper, settings.params.clone())?;
@@ -645,7 +742,15 @@ impl Engines {
         }
         if settings.find_speakers {
             let diarizer = Diarizer::load(&models.segmentation, &models.embedding)?;
+            engines.embedding_sha256 = models::sha256_file(&models.embedding)?;
             engines.enrolled = enroll(&diarizer, &settings.names)?;
+            if let Some(library) = &settings.names.library {
+                for (name, print) in library.voices(&engines.embedding_sha256)? {
+                    if !engines.enrolled.iter().any(|(n, _)| *n == name) {
+                        engines.enrolled.push((name, print));
+                    }
+                }
+            }
             engines.diarizer = Some(diarizer);
         }
         Ok(engines)
@@ -676,9 +781,9 @@ fn to_turn(t: &SpeakerTurn) -> Turn {
 /// mapped names (`ID=Name`, `@handles` from its metadata) apply: voiceprints need
 /// the recording.
 pub fn rename(transcript: &mut Transcript, names: &SpeakerNames) -> Result<()> {
-    if !names.enroll.is_empty() {
+    if names.recognises_voices() {
         return Err(Error::Usage(
-            "rename takes --speaker/--speaker-names; enrollment needs the audio (use transcribe --enroll)"
+            "rename takes --speaker/--speaker-names; voices need the audio (use transcribe --enroll or --speaker-library)"
                 .into(),
         ));
     }

@@ -7,13 +7,21 @@
 //! ARCHIVE/manifest.sqlite                       one row per recording (manifest.rs)
 //! ARCHIVE/recordings/<sha256:12>-<name>/<name>.*  its outputs (name: the first
 //!                                               file name it was given under)
+//! ARCHIVE/index/                                the full-text index (index.rs),
+//!                                               searched by search.rs
 //! ```
 
 mod discover;
+mod index;
 mod manifest;
+mod search;
 
 pub use discover::find_recordings;
+pub use index::{IndexReport, IndexUpdater, SearchIndex, unmerged_shards, update_index};
 pub use manifest::{Entry, Manifest, Status};
+pub use search::{
+    Hit, MatchedWord, SearchQuery, SearchResults, parse_date, resolve_recording, search,
+};
 
 use crate::error::{Error, Result};
 use crate::progress::{Event, Progress, Stage};
@@ -41,6 +49,11 @@ impl Archive {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The archive's speaker library (`speakers.json`), which its batches use.
+    pub fn speaker_library_path(&self) -> PathBuf {
+        self.dir.join("speakers.json")
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -241,6 +254,22 @@ pub fn run_batch(
         settings: pipeline.settings_key(),
     };
     run.enqueue(&inputs)?;
+    let search_index = match options.shard {
+        Some(shard) => SearchIndex::for_shard(archive, shard),
+        None => SearchIndex::open(archive),
+    };
+    let mut indexer = match &search_index {
+        Ok(index) => index.writer().map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = &indexer {
+        progress.event(Event::Warning {
+            input: archive.dir(),
+            message: format!(
+                "the search index is not updated ({e}); `spacescribe index` catches up"
+            ),
+        });
+    }
     let mut summary = BatchSummary::default();
     let here = archive.dir();
     progress.event(Event::Started {
@@ -272,6 +301,11 @@ pub fn run_batch(
                 }
             },
         };
+        if let (Outcome::Done { .. }, Ok(indexer), Some(id)) =
+            (&report.outcome, &mut indexer, &report.id)
+        {
+            index_one(archive, indexer, id, &report.input, progress)?;
+        }
         if let Outcome::Failed { reason } = &report.outcome {
             progress.event(Event::Warning {
                 input: &report.input,
@@ -291,6 +325,28 @@ pub fn run_batch(
     });
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// Puts a recording the batch finished in the search index; a failure there is a
+/// warning (the transcript is kept, `spacescribe index` catches up).
+fn index_one(
+    archive: &Archive,
+    indexer: &mut IndexUpdater,
+    id: &str,
+    input: &Path,
+    progress: &dyn Progress,
+) -> Result<()> {
+    let entry = archive.manifest.get(id)?;
+    let put = entry
+        .map(|entry| indexer.put(archive, &entry).and_then(|_| indexer.commit()))
+        .transpose();
+    if let Err(e) = put {
+        progress.event(Event::Warning {
+            input,
+            message: format!("not in the search index ({e}); `spacescribe index` catches up"),
+        });
+    }
+    Ok(())
 }
 
 /// One batch's settings, shared by its recordings.

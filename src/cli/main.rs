@@ -4,6 +4,8 @@
 //! (0 ok, 1 an input failed, 2 usage, 3 model problem, 4 internal fault).
 
 mod bars;
+mod search;
+mod speakers;
 
 use clap::{Args, Parser, Subcommand};
 use spacescribe::archive::{self, Archive, BatchOptions, BatchSummary, Outcome, Shard};
@@ -15,7 +17,7 @@ use spacescribe::publish::{self, AudioFormat, Clip, ClipOptions, PublishOptions}
 use spacescribe::quote::{Difference, Quote, QuoteQuery, Source, find_quotes};
 use spacescribe::{
     Error, ErrorKind, Models, Output, Pipeline, PipelineBuilder, Result, SpeakerCount,
-    SpeakerNames, Transcript,
+    SpeakerLibrary, SpeakerNames, Transcript,
 };
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -48,6 +50,16 @@ enum Command {
     Batch(BatchArgs),
     /// Find who speaks when, without transcribing (writes RTTM and JSON turns).
     Diarize(DiarizeArgs),
+    /// Build or bring up to date an archive's full-text index (a batch keeps it up to
+    /// date as it goes; --merge joins what the shards of a sharded batch indexed).
+    Index(search::IndexArgs),
+    /// Search an archive's transcripts: words, "phrases", prefix*, fuzzy~, by speaker,
+    /// date and recording; each hit timed to the word, with the command for its clip.
+    Search(search::SearchArgs),
+    /// Keep voices in a speaker library, so the same person is named in every
+    /// recording: add clips, learn a speaker of a finished transcript, list, remove.
+    #[command(subcommand)]
+    Speakers(speakers::SpeakersCommand),
     /// Put new names on the speakers of finished transcripts (no transcribing again).
     Rename(RenameArgs),
     /// Find a quote in finished transcripts: the passage, its speaker, its times on the
@@ -323,6 +335,10 @@ struct SpeakerArgs {
     /// Match a speaker to a voice clip: "Donald Trump=clip.wav". Repeatable.
     #[arg(long, value_name = "NAME=CLIP")]
     enroll: Vec<String>,
+    /// Name speakers whose voice a speaker library knows (`spacescribe speakers`)
+    /// [batch: the archive's speakers.json, when it has one].
+    #[arg(long, value_name = "FILE")]
+    speaker_library: Option<PathBuf>,
 }
 
 impl SpeakerArgs {
@@ -336,6 +352,15 @@ impl SpeakerArgs {
         }
         for pair in &self.enroll {
             names.add_enroll_pair(pair)?;
+        }
+        if let Some(file) = &self.speaker_library {
+            if !file.is_file() {
+                return Err(Error::Usage(format!(
+                    "--speaker-library {}: no such file (`spacescribe speakers add` makes one)",
+                    file.display()
+                )));
+            }
+            names = names.library(SpeakerLibrary::open(file)?);
         }
         Ok(names)
     }
@@ -388,6 +413,9 @@ fn main() -> ExitCode {
         Command::Transcribe(args) => transcribe(args, bars),
         Command::Batch(args) => batch(args, bars),
         Command::Diarize(args) => diarize(args, bars),
+        Command::Index(args) => report(search::index(args)),
+        Command::Search(args) => report(search::search(args)),
+        Command::Speakers(cmd) => report(speakers::run(cmd)),
         Command::Rename(args) => report(rename(args)),
         Command::Quote(args) => report(quote(args)),
         Command::Publish(args) => report(publish(args, cli.quiet)),
@@ -497,9 +525,13 @@ fn transcribe(args: TranscribeArgs, bars: bool) -> u8 {
 }
 
 /// A batch into an archive; exit 1 when any recording is failed, so a script sees it.
-fn batch(args: BatchArgs, bars: bool) -> u8 {
+fn batch(mut args: BatchArgs, bars: bool) -> u8 {
     let result = (|| {
         let archive = Archive::open(&args.archive)?;
+        let library = archive.speaker_library_path();
+        if args.settings.speakers.speaker_library.is_none() && library.is_file() {
+            args.settings.speakers.speaker_library = Some(library);
+        }
         if args.status {
             print_manifest(&archive)?;
             return Ok(0);

@@ -3,11 +3,14 @@
 //! ([`metadata`]) used only to resolve `@handles` the user wrote — a name is
 //! never guessed from the roster alone.
 
+mod library;
 pub(crate) mod metadata;
+
+pub use library::{KnownSpeaker, SpeakerLibrary};
 
 use crate::diarize::{SpeakerTurn, voice_similarity};
 use crate::error::{Error, Result};
-use crate::transcript::{SpaceMetadata, Speaker, Transcript};
+use crate::transcript::{SpaceMetadata, Speaker, Transcript, Turn};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -22,6 +25,9 @@ pub struct SpeakerNames {
     pub map: Vec<(String, String)>,
     /// Name -> clip of that person's voice.
     pub enroll: Vec<(String, PathBuf)>,
+    /// Voices known from earlier recordings (`--speaker-library`); a clip enrolled
+    /// under the same name wins.
+    pub library: Option<SpeakerLibrary>,
 }
 
 impl SpeakerNames {
@@ -60,8 +66,19 @@ impl SpeakerNames {
         Ok(())
     }
 
+    /// Recognises every voice of `library` (matched one to one, above a floor).
+    pub fn library(mut self, library: SpeakerLibrary) -> Self {
+        self.library = Some(library);
+        self
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty() && self.enroll.is_empty()
+        self.map.is_empty() && !self.recognises_voices()
+    }
+
+    /// Whether voices are to be recognised (clips or a library): that needs diarization.
+    pub(crate) fn recognises_voices(&self) -> bool {
+        !self.enroll.is_empty() || self.library.is_some()
     }
 }
 
@@ -152,6 +169,46 @@ pub(crate) fn match_voiceprints(
     named
 }
 
+/// The stretches (seconds) in which `speaker` talks and nobody else does, each at
+/// least a second long and cut to at most ten (the length CAM++ embeds best), the
+/// longest two minutes of them: what a voiceprint is learnt from.
+pub(crate) fn lone_stretches(turns: &[Turn], speaker: &str) -> Vec<(f64, f64)> {
+    const SHORTEST: f64 = 1.0;
+    const LONGEST: f64 = 10.0;
+    const ENOUGH: f64 = 120.0;
+    let others: Vec<&Turn> = turns.iter().filter(|t| t.speaker != speaker).collect();
+    let mut pieces = Vec::new();
+    for turn in turns.iter().filter(|t| t.speaker == speaker) {
+        let mut free = vec![(turn.start, turn.end)];
+        for other in &others {
+            free = free
+                .into_iter()
+                .flat_map(|(a, b)| {
+                    let cut = [(a, other.start.min(b)), (other.end.max(a), b)];
+                    let overlaps = other.start < b && other.end > a;
+                    if overlaps { cut.to_vec() } else { vec![(a, b)] }
+                })
+                .filter(|(a, b)| b > a)
+                .collect();
+        }
+        for (a, b) in free.into_iter().filter(|(a, b)| b - a >= SHORTEST) {
+            let n = ((b - a) / LONGEST).ceil();
+            let step = (b - a) / n;
+            pieces
+                .extend((0..n as usize).map(|i| (a + step * i as f64, a + step * (i + 1) as f64)));
+        }
+    }
+    pieces.sort_by(|x, y| (y.1 - y.0).total_cmp(&(x.1 - x.0)));
+    let mut total = 0.0;
+    pieces.retain(|(a, b)| {
+        let keep = total < ENOUGH;
+        total += b - a;
+        keep
+    });
+    pieces.sort_by(|x, y| x.0.total_cmp(&y.0));
+    pieces
+}
+
 /// The user's map, with handles resolved; unknown ids are an error so a typo
 /// does not silently leave a speaker unnamed.
 pub(crate) fn names_from_map(
@@ -209,6 +266,28 @@ pub(crate) fn speaker_list(ids: &[String], turns: &[SpeakerTurn]) -> Vec<Speaker
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_voice_is_learnt_where_its_speaker_talks_alone() {
+        let turn = |start, end, speaker: &str| Turn {
+            start,
+            end,
+            speaker: speaker.into(),
+        };
+        let turns = [
+            turn(0.0, 25.0, "A"),
+            turn(4.0, 4.5, "B"),
+            turn(24.5, 30.0, "B"),
+            turn(31.0, 31.5, "A"),
+        ];
+        // 0-4, then 4.5-24.5 in two halves; the half-second turn is too short.
+        assert_eq!(
+            lone_stretches(&turns, "A"),
+            [(0.0, 4.0), (4.5, 14.5), (14.5, 24.5)]
+        );
+        assert_eq!(lone_stretches(&turns, "B"), [(25.0, 30.0)]);
+        assert!(lone_stretches(&turns, "C").is_empty());
+    }
+
     use super::*;
     use crate::transcript::Participant;
 
