@@ -17,6 +17,21 @@ fn ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// `spacescribe transcribe` of a sample into `out`, JSON only.
+fn transcribe(out: &Path, extra: &[&str], name: &str) {
+    let input = sample(name);
+    let head = [
+        "transcribe",
+        "--threads",
+        "2",
+        "--formats",
+        "json",
+        "--out",
+        s(out),
+    ];
+    ok(&[&head[..], extra, &[s(&input)]].concat());
+}
+
 fn s(path: &Path) -> &str {
     path.to_str().unwrap()
 }
@@ -128,16 +143,7 @@ fn voices_learnt_in_one_recording_are_named_in_others_and_strangers_are_not() {
 
     // Learn both voices of orbit-desk (Piper joe, hibari heart) from its transcript.
     let out = dir.path().join("out");
-    ok(&[
-        "transcribe",
-        "--threads",
-        "2",
-        "--formats",
-        "json",
-        "--out",
-        s(&out),
-        s(&sample("names/orbit-desk.m4a")),
-    ]);
+    transcribe(&out, &[], "names/orbit-desk.m4a");
     let orbit_json = out.join("orbit-desk.json");
     let orbit = read_json(&orbit_json);
     let rttm = sample("names/orbit-desk.rttm");
@@ -167,18 +173,11 @@ fn voices_learnt_in_one_recording_are_named_in_others_and_strangers_are_not() {
     assert_eq!(unnamed.status.code(), Some(2), "a voice needs a name");
 
     // chip-talk: Xiomara is the heart voice, Dmitri a flite voice nobody learnt.
-    ok(&[
-        "transcribe",
-        "--threads",
-        "2",
-        "--formats",
-        "json",
-        "--out",
-        s(&out),
-        "--speaker-library",
-        s(&library),
-        s(&sample("names/chip-talk.m4a")),
-    ]);
+    transcribe(
+        &out,
+        &["--speaker-library", s(&library)],
+        "names/chip-talk.m4a",
+    );
     let chip = read_json(&out.join("chip-talk.json"));
     assert_named(
         &chip,

@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 use tantivy::collector::TopDocs;
 use tantivy::query::{AllQuery, TermQuery};
 use tantivy::schema::{
-    Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
-    Value,
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
+    TextOptions, Value,
 };
 use tantivy::tokenizer::{
     AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
@@ -98,7 +98,7 @@ fn schema() -> (Schema, Fields) {
         start: builder.add_f64_field("start", STORED),
         end: builder.add_f64_field("end", STORED),
         wall_clock: builder.add_text_field("wall_clock", STORED),
-        at: builder.add_i64_field("at", INDEXED),
+        at: builder.add_i64_field("at", INDEXED | FAST),
         text: builder.add_text_field("text", text),
         words: builder.add_text_field("words", STORED),
     };
