@@ -208,7 +208,12 @@ fn a_batch_indexes_as_it_goes_and_search_finds_words_timed_with_filters() {
     let (_, json, stderr) = search(&sharded, "the", &everything);
     assert!(stderr.contains("not merged"), "{stderr}");
     assert_eq!(json["unmerged_shards"], 2);
-    assert!(index(&sharded, &["--merge"]).contains("2 shard index(es) merged"));
+    let merged = index(&sharded, &["--merge"]);
+    assert!(merged.contains("2 shard index(es) merged"), "{merged}");
+    assert!(
+        merged.contains("0 recording(s) indexed"),
+        "merged, nothing to redo: {merged}"
+    );
     assert!(!sharded.join("index-shards").exists());
     assert_eq!(sorted_hits(hits(&sharded, "the", &everything)), before);
 }

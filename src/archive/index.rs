@@ -76,6 +76,8 @@ pub(crate) struct Fields {
     pub(crate) words: Field,
 }
 
+/// Every field is stored, even those only searched by: merging a shard's index copies
+/// its stored documents.
 fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
     let text = TextOptions::default().set_stored().set_indexing_options(
@@ -84,7 +86,7 @@ fn schema() -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
     let fields = Fields {
-        kind: builder.add_text_field("kind", STRING),
+        kind: builder.add_text_field("kind", STRING | STORED),
         recording: builder.add_text_field("recording", STRING | STORED),
         name: builder.add_text_field("name", STORED),
         source: builder.add_text_field("source", STORED),
@@ -94,11 +96,11 @@ fn schema() -> (Schema, Fields) {
         digest: builder.add_text_field("digest", STORED),
         speaker: builder.add_text_field("speaker", STORED),
         speaker_id: builder.add_text_field("speaker_id", STORED),
-        speaker_key: builder.add_text_field("speaker_key", STRING),
+        speaker_key: builder.add_text_field("speaker_key", STRING | STORED),
         start: builder.add_f64_field("start", STORED),
         end: builder.add_f64_field("end", STORED),
         wall_clock: builder.add_text_field("wall_clock", STORED),
-        at: builder.add_i64_field("at", INDEXED | FAST),
+        at: builder.add_i64_field("at", INDEXED | FAST | STORED),
         text: builder.add_text_field("text", text),
         words: builder.add_text_field("words", STORED),
     };

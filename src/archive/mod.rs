@@ -206,7 +206,8 @@ impl BatchSummary {
                 _ => None,
             })
             .sum();
-        seconds / 3600.0
+        // An empty sum of floats is -0.0, which would print as "-0.00 h".
+        (seconds + 0.0) / 3600.0
     }
 }
 
@@ -535,6 +536,7 @@ mod tests {
 
     #[test]
     fn a_summary_counts_outcomes_and_hours() {
+        assert!(BatchSummary::default().audio_hours().is_sign_positive());
         let r = |outcome| RecordingReport {
             input: PathBuf::from("x"),
             id: None,
