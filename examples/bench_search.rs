@@ -149,12 +149,7 @@ fn base_transcripts(base: &Path) -> Result<Vec<Transcript>> {
     let mut found = Vec::new();
     for entry in archive.manifest().entries()? {
         if entry.status == Status::Done {
-            let name = entry.folder.file_name().unwrap_or_default().to_owned();
-            let path = base
-                .join("recordings")
-                .join(name)
-                .join(format!("{}.json", entry.name));
-            found.push(Transcript::read_json(&path)?);
+            found.push(Transcript::read_json(&archive.transcript_path(&entry))?);
         }
     }
     assert!(!found.is_empty(), "no transcripts in {}", base.display());

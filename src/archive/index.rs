@@ -179,10 +179,15 @@ impl SearchIndex {
 
     /// Every stored document (for merging one index into another).
     fn documents(&self) -> Result<Vec<TantivyDocument>> {
+        self.all_matching(&AllQuery)
+    }
+
+    /// Every stored document `query` matches.
+    fn all_matching(&self, query: &dyn tantivy::query::Query) -> Result<Vec<TantivyDocument>> {
         let searcher = self.searcher()?;
         let count = (searcher.num_docs() as usize).max(1);
         let hits = searcher
-            .search(&AllQuery, &TopDocs::with_limit(count).order_by_score())
+            .search(query, &TopDocs::with_limit(count).order_by_score())
             .map_err(|e| index_error(&self.dir, e))?;
         hits.into_iter()
             .map(|(_, address)| searcher.doc(address).map_err(|e| index_error(&self.dir, e)))
@@ -201,24 +206,22 @@ impl SearchIndex {
 
     /// Recording id -> digest of the transcript JSON indexed for it.
     fn indexed_digests(&self) -> Result<HashMap<String, String>> {
-        let searcher = self.searcher()?;
         let query = TermQuery::new(
             Term::from_field_text(self.fields.kind, "recording"),
             IndexRecordOption::Basic,
         );
-        let count = (searcher.num_docs() as usize).max(1);
-        let hits = searcher
-            .search(&query, &TopDocs::with_limit(count).order_by_score())
-            .map_err(|e| index_error(&self.dir, e))?;
-        let mut digests = HashMap::new();
-        for (_, address) in hits {
-            let doc: TantivyDocument = searcher
-                .doc(address)
-                .map_err(|e| index_error(&self.dir, e))?;
-            let text = |field| stored_str(&doc, field).unwrap_or_default().to_string();
-            digests.insert(text(self.fields.recording), text(self.fields.digest));
-        }
-        Ok(digests)
+        let text =
+            |doc: &TantivyDocument, field| stored_str(doc, field).unwrap_or_default().to_string();
+        Ok(self
+            .all_matching(&query)?
+            .iter()
+            .map(|doc| {
+                (
+                    text(doc, self.fields.recording),
+                    text(doc, self.fields.digest),
+                )
+            })
+            .collect())
     }
 }
 
@@ -245,7 +248,7 @@ impl IndexUpdater<'_> {
     /// Puts one finished recording in the index (replacing what it had of it): its
     /// transcript, read from `transcript` (relative to `archive`).
     pub fn put(&mut self, archive: &Archive, entry: &Entry) -> Result<usize> {
-        let path = transcript_path(archive, entry);
+        let path = archive.transcript_path(entry);
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
         let transcript: Transcript = serde_json::from_slice(&bytes)
             .map_err(|e| Error::input(&path, format!("not a spacescribe transcript: {e}")))?;
@@ -260,9 +263,7 @@ impl IndexUpdater<'_> {
         let docs = recording.documents(&self.index.fields);
         let segments = docs.len() - 1;
         for doc in docs {
-            self.writer
-                .add_document(doc)
-                .map_err(|e| index_error(&self.index.dir, e))?;
+            self.add_document(doc)?;
         }
         Ok(segments)
     }
@@ -287,16 +288,6 @@ impl IndexUpdater<'_> {
             .map_err(|e| index_error(&self.index.dir, e))?;
         Ok(())
     }
-}
-
-/// Where a finished recording's transcript JSON is: in its folder, found from the
-/// archive (so an archive that moved still indexes).
-fn transcript_path(archive: &Archive, entry: &Entry) -> PathBuf {
-    let folder = entry.folder.file_name().map_or_else(
-        || entry.folder.clone(),
-        |f| archive.dir().join("recordings").join(f),
-    );
-    folder.join(format!("{}.json", entry.name))
 }
 
 /// One recording's documents.
@@ -405,7 +396,7 @@ pub fn update_index(archive: &Archive, merge: bool) -> Result<IndexReport> {
             continue;
         }
         done.insert(entry.id.clone());
-        let path = transcript_path(archive, &entry);
+        let path = archive.transcript_path(&entry);
         let digest = std::fs::read(&path).map(|bytes| hex::encode(Sha256::digest(&bytes)));
         if let (Ok(digest), Some(known)) = (&digest, indexed.get(&entry.id))
             && digest == known

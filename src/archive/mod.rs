@@ -51,6 +51,16 @@ impl Archive {
         &self.dir
     }
 
+    /// Where a recording's transcript JSON is: in its folder, found from the archive
+    /// (so an archive that moved, or is reached from another folder, still finds it).
+    pub fn transcript_path(&self, entry: &Entry) -> PathBuf {
+        let folder = entry.folder.file_name().map_or_else(
+            || entry.folder.clone(),
+            |f| self.dir.join("recordings").join(f),
+        );
+        folder.join(format!("{}.json", entry.name))
+    }
+
     /// The archive's speaker library (`speakers.json`), which its batches use.
     pub fn speaker_library_path(&self) -> PathBuf {
         self.dir.join("speakers.json")
@@ -392,7 +402,7 @@ impl BatchRun<'_> {
         };
         let same_settings = entry.settings.as_deref() == Some(self.settings.as_str());
         match entry.status {
-            Status::Done if same_settings && outputs_exist(&entry) => {
+            Status::Done if same_settings && outputs_exist(self.archive, &entry) => {
                 return Ok(report(Outcome::Skipped {
                     reason: "done before with the same model and parameters".into(),
                 }));
@@ -437,8 +447,8 @@ impl BatchRun<'_> {
 }
 
 /// The JSON a finished recording left (a folder emptied by hand is done again).
-fn outputs_exist(entry: &Entry) -> bool {
-    entry.folder.join(format!("{}.json", entry.name)).is_file()
+fn outputs_exist(archive: &Archive, entry: &Entry) -> bool {
+    archive.transcript_path(entry).is_file()
 }
 
 /// An error's one line without the input's path in front: the reports name the input.
