@@ -22,18 +22,36 @@ pub(crate) struct SpeakerTimeline<'a> {
     pub(crate) overlaps: &'a [(u64, u64)],
 }
 
+/// A speaker change is moved to a sentence end at most this many words away…
+const SNAP_WORDS: usize = 2;
+/// …when the words it moves last at most this long (samples: 1 s).
+const SNAP_SAMPLES: u64 = 16_000;
+
 /// Builds transcript segments from Whisper's, giving every word a speaker when turns exist.
 pub(crate) fn assign_speakers(raw: Vec<RawSegment>, timeline: SpeakerTimeline<'_>) -> Vec<Segment> {
+    let words: Vec<&TimedWord> = raw.iter().flat_map(|s| &s.words).collect();
+    let mut speakers: Vec<Option<String>> = words
+        .iter()
+        .map(|w| speaker_for(w, timeline.turns))
+        .collect();
+    snap_changes_to_sentences(&words, &mut speakers);
+    let mut speakers = speakers.into_iter();
     raw.into_iter()
-        .flat_map(|segment| split_by_speaker(segment, timeline))
+        .flat_map(|segment| {
+            let mine: Vec<Option<String>> = speakers.by_ref().take(segment.words.len()).collect();
+            split_by_speaker(segment, mine, timeline.overlaps)
+        })
         .collect()
 }
 
-fn split_by_speaker(raw: RawSegment, timeline: SpeakerTimeline<'_>) -> Vec<Segment> {
+fn split_by_speaker(
+    raw: RawSegment,
+    speakers: Vec<Option<String>>,
+    overlaps: &[(u64, u64)],
+) -> Vec<Segment> {
     let mut out: Vec<Segment> = Vec::new();
-    for timed in raw.words {
-        let speaker = speaker_for(&timed, timeline.turns);
-        let overlap = is_overlapped(&timed, timeline.overlaps);
+    for (timed, speaker) in raw.words.into_iter().zip(speakers) {
+        let overlap = is_overlapped(&timed, overlaps);
         let mut word = to_word(timed, speaker.clone());
         word.overlap = overlap;
         match out.last_mut() {
@@ -47,6 +65,46 @@ fn split_by_speaker(raw: RawSegment, timeline: SpeakerTimeline<'_>) -> Vec<Segme
         }
     }
     out
+}
+
+/// Moves a speaker change that falls inside a sentence to the sentence end at most
+/// [`SNAP_WORDS`] words (and [`SNAP_SAMPLES`]) away, earlier ends first. Diarization
+/// marks a new voice a few hundred milliseconds late (or early) at a quick turn change,
+/// while Whisper's punctuation marks where the sentence ended; without this the first
+/// words of many turns ("See you", "I would", "Great") went to the previous speaker.
+fn snap_changes_to_sentences(words: &[&TimedWord], speakers: &mut [Option<String>]) {
+    for change in 1..words.len() {
+        if speakers[change] == speakers[change - 1] || ends_sentence(words[change - 1]) {
+            continue;
+        }
+        let late = (1..=SNAP_WORDS)
+            .filter_map(|back| change.checked_sub(back + 1))
+            .take_while(|&end| speakers[end] == speakers[change - 1])
+            .find(|&end| ends_sentence(words[end]))
+            .map(|end| (end + 1..change, speakers[change].clone()));
+        let early = || {
+            (change..(change + SNAP_WORDS).min(words.len() - 1))
+                .take_while(|&end| speakers[end] == speakers[change])
+                .find(|&end| ends_sentence(words[end]))
+                .map(|end| (change..end + 1, speakers[change - 1].clone()))
+        };
+        if let Some((moved, speaker)) = late.or_else(early)
+            && words[moved.end - 1]
+                .end
+                .saturating_sub(words[moved.start].start)
+                <= SNAP_SAMPLES
+        {
+            speakers[moved].fill(speaker);
+        }
+    }
+}
+
+/// Whisper's punctuation ends a sentence here (closing quotes and brackets aside).
+fn ends_sentence(word: &TimedWord) -> bool {
+    let text = word
+        .text
+        .trim_end_matches(['"', '\'', ')', ']', '\u{201d}', '\u{2019}']);
+    text.ends_with(['.', '?', '!', '\u{2026}'])
 }
 
 fn to_word(timed: TimedWord, speaker: Option<String>) -> Word {
@@ -93,23 +151,50 @@ fn push_word(segment: &mut Segment, word: Word) {
     segment.words.push(word);
 }
 
-/// The speaker overlapping the word most; with no overlap, the nearest turn's.
+/// The speaker a word goes to. Where one speaker's turn covers most of it, that one.
+/// Where two or more cover it (overlapped speech), the one holding the floor: whose turn
+/// reaches furthest past the word on both sides. Whisper transcribes the speaker who
+/// holds the floor and drops the backchannel over them (none of the overlapping
+/// backchannels in samples/dialogues is transcribed), so before this the words under a
+/// "mm-hm" went to the backchannel's speaker. With no turn over the word, the nearest's.
 fn speaker_for(word: &TimedWord, turns: &[SpeakerTurn]) -> Option<String> {
     let overlap = |t: &SpeakerTurn| word.end.min(t.end).saturating_sub(word.start.max(t.start));
-    let distance = |t: &SpeakerTurn| {
-        if t.end <= word.start {
-            word.start - t.end
-        } else {
-            t.start.saturating_sub(word.end)
-        }
-    };
+    let length = word.end.saturating_sub(word.start).max(1);
+    let covering: Vec<&SpeakerTurn> = turns
+        .iter()
+        .filter(|t| 2 * overlap(t) >= length && overlap(t) > 0)
+        .collect();
+    let floor = covering
+        .iter()
+        .filter(|t| floor_depth(word, t) > 0)
+        .max_by_key(|t| floor_depth(word, t));
     let best_overlap = turns
         .iter()
         .filter(|t| overlap(t) > 0)
         .max_by_key(|t| overlap(t));
-    best_overlap
-        .or_else(|| turns.iter().min_by_key(|t| distance(t)))
+    let chosen = match covering.len() {
+        0 | 1 => best_overlap,
+        _ => floor.copied().or(best_overlap),
+    };
+    chosen
+        .or_else(|| turns.iter().min_by_key(|t| gap(word, t)))
         .map(|t| t.speaker.clone())
+}
+
+/// How far a turn reaches past the word on its shorter side (0 unless it spans the word).
+fn floor_depth(word: &TimedWord, turn: &SpeakerTurn) -> u64 {
+    word.start
+        .saturating_sub(turn.start)
+        .min(turn.end.saturating_sub(word.end))
+}
+
+/// Silence between a word and a turn (0 when they touch or overlap).
+fn gap(word: &TimedWord, turn: &SpeakerTurn) -> u64 {
+    if turn.end <= word.start {
+        word.start - turn.end
+    } else {
+        turn.start.saturating_sub(word.end)
+    }
 }
 
 #[cfg(test)]
@@ -190,5 +275,87 @@ mod tests {
             timeline(&turns, &[]),
         );
         assert_eq!(segs[0].words[0].speaker.as_deref(), Some("B"));
+    }
+
+    #[test]
+    fn words_under_a_backchannel_stay_with_the_speaker_holding_the_floor() {
+        // A talks from 0 to 3 s; B says "mm-hm" over "there" (0.5-1 s).
+        let turns = [turn(0, 48_000, "A"), turn(7_000, 17_000, "B")];
+        let overlaps = [(7_000, 17_000)];
+        let segs = assign_speakers(raw_pair(), timeline(&turns, &overlaps));
+        assert_eq!(segs.len(), 1, "{segs:?}");
+        assert_eq!(segs[0].speaker.as_deref(), Some("A"));
+        assert!(segs[0].words[1].overlap);
+    }
+
+    fn sentence_words(texts: &[&str]) -> Vec<TimedWord> {
+        let mut at = 0;
+        texts
+            .iter()
+            .map(|t| {
+                at += 4_000;
+                word(t, at - 4_000, at)
+            })
+            .collect()
+    }
+
+    fn speakers_of(segs: &[Segment]) -> Vec<String> {
+        segs.iter()
+            .flat_map(|s| &s.words)
+            .map(|w| format!("{}:{}", w.speaker.as_deref().unwrap_or("-"), w.word))
+            .collect()
+    }
+
+    #[test]
+    fn a_late_speaker_change_moves_back_to_the_sentence_end() {
+        // Diarization hears B from "would" (0.75 s); the sentence ended at "ahead?".
+        let words = sentence_words(&["go", "ahead?", "I", "would", "say"]);
+        let turns = [turn(0, 12_000, "A"), turn(12_000, 40_000, "B")];
+        let segs = assign_speakers(vec![raw(words)], timeline(&turns, &[]));
+        assert_eq!(
+            speakers_of(&segs),
+            ["A:go", "A:ahead?", "B:I", "B:would", "B:say"]
+        );
+    }
+
+    #[test]
+    fn an_early_speaker_change_moves_on_to_the_sentence_end() {
+        let words = sentence_words(&["at", "the", "station.", "See", "you"]);
+        let turns = [turn(0, 6_000, "A"), turn(6_000, 40_000, "B")];
+        let segs = assign_speakers(vec![raw(words)], timeline(&turns, &[]));
+        assert_eq!(
+            speakers_of(&segs),
+            ["A:at", "A:the", "A:station.", "B:See", "B:you"]
+        );
+    }
+
+    #[test]
+    fn changes_far_from_a_sentence_end_or_long_stay_where_diarization_put_them() {
+        let words = sentence_words(&["one.", "two", "three", "four", "five"]);
+        let turns = [turn(0, 16_000, "A"), turn(16_000, 40_000, "B")];
+        let segs = assign_speakers(vec![raw(words.clone())], timeline(&turns, &[]));
+        assert_eq!(
+            speakers_of(&segs),
+            ["A:one.", "A:two", "A:three", "A:four", "B:five"]
+        );
+        let slow: Vec<TimedWord> = words
+            .into_iter()
+            .map(|w| word(&w.text, w.start * 3, w.end * 3))
+            .collect();
+        let turns = [turn(0, 36_000, "A"), turn(36_000, 80_000, "B")];
+        let segs = assign_speakers(vec![raw(slow)], timeline(&turns, &[]));
+        assert_eq!(
+            speakers_of(&segs),
+            ["A:one.", "A:two", "A:three", "B:four", "B:five"]
+        );
+    }
+
+    #[test]
+    fn at_a_crossover_the_larger_share_wins() {
+        // A ends at 0.9 s, B starts at 0.65 s: both cover most of "there" (0.5-1 s),
+        // neither spans it, so the larger share (A's 0.4 s against 0.35 s) decides.
+        let turns = [turn(0, 14_400, "A"), turn(10_400, 40_000, "B")];
+        let segs = assign_speakers(raw_pair(), timeline(&turns, &[]));
+        assert_eq!(segs[0].words[1].speaker.as_deref(), Some("A"));
     }
 }
