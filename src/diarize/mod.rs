@@ -32,8 +32,10 @@ pub(crate) struct DiarizeParams {
     /// A (window, speaker) gets an embedding only with this much speech free of
     /// overlap; short ones (backchannels) only join the nearest cluster.
     pub(crate) min_clean_seconds: f32,
-    /// Longest clip embedded per (window, speaker).
+    /// Longest clip embedded per piece of a (window, speaker).
     pub(crate) max_embed_seconds: f32,
+    /// Clean speech per piece that is embedded and clustered on its own (up to 1.5 ×).
+    pub(crate) piece_seconds: f32,
     pub(crate) cluster: ClusterParams,
 }
 
@@ -44,6 +46,7 @@ impl Default for DiarizeParams {
             onset: 0.5,
             min_clean_seconds: 0.25,
             max_embed_seconds: 4.0,
+            piece_seconds: 2.0,
             cluster: ClusterParams::default(),
         }
     }
@@ -167,6 +170,7 @@ fn clean_speech(
     let timing = segmentation::frame_timing();
     let min_frames = (params.min_clean_seconds * SAMPLE_RATE as f32 / timing.step_samples as f32)
         .ceil() as usize;
+    let piece_samples = (params.piece_seconds * SAMPLE_RATE as f32) as u64;
     let mut locals = Vec::new();
     for (window, (frames, &offset)) in activations.iter().zip(offsets).enumerate() {
         for speaker in 0..segmentation::NUM_LOCAL_SPEAKERS {
@@ -177,7 +181,8 @@ fn clean_speech(
                 .map(|(f, _)| f)
                 .collect();
             if clean.len() >= min_frames.max(1) {
-                locals.push(LocalSpeaker::new(window, speaker, offset, clean, &timing));
+                let local = LocalSpeaker::new(window, speaker, offset, clean, &timing);
+                locals.extend(local.pieces(piece_samples));
             }
         }
     }
