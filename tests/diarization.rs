@@ -29,14 +29,15 @@ fn der_speaker_counts_and_speaker_cost_meet_targets() {
     let output = std::process::Command::new(repo().join("scripts/eval-diarization"))
         .args(["--bin", env!("CARGO_BIN_EXE_spacescribe")])
         .args([
+            // Measured (docs/EVALUATION.md): pyannote call 0.00 %, dialogues 1.66 % mean
+            // DER and a speaker cost of 2.66 points; before #14's changes 4.83 % and 10.76.
             "--max-der-pyannote",
-            "15",
+            "5",
             "--max-der-synthetic",
-            "10",
+            "4",
             "--require-counts",
-            // Before the floor and sentence rules of src/assign.rs: 10.76; with them 8.21.
             "--max-speaker-cost",
-            "9.5",
+            "4",
         ])
         .current_dir(repo())
         .output()

@@ -687,40 +687,6 @@ mod tests {
         );
     }
 
-    /// Timing, not correctness: `cargo test --release --lib bench_embed -- --ignored
-    /// --nocapture`, with RAYON_NUM_THREADS=1 or 2.
-    #[test]
-    #[ignore = "timing, not a check"]
-    fn bench_embed() {
-        let audio = sample_call();
-        let time = |label: &str, runs: u32, f: &dyn Fn()| {
-            f();
-            let start = std::time::Instant::now();
-            for _ in 0..runs {
-                f();
-            }
-            eprintln!(
-                "{label}: {:.1} ms",
-                start.elapsed().as_secs_f64() * 1e3 / f64::from(runs)
-            );
-        };
-        for secs in [1, 3, 10] {
-            let clip = &audio[..secs * 16_000];
-            time(&format!("embed {secs} s"), 10, &|| {
-                model().embed(clip).expect("embed");
-            });
-            time(&format!("fbank {secs} s"), 10, &|| {
-                fbank::fbank(clip);
-            });
-            let clips: Vec<&[f32]> = (0..8)
-                .map(|i| &audio[i * 16_000..(i + secs) * 16_000])
-                .collect();
-            time(&format!("embed_batch 8 x {secs} s, total"), 3, &|| {
-                model().embed_batch(&clips).expect("embed_batch");
-            });
-        }
-    }
-
     #[test]
     fn short_and_empty_clips_embed() {
         for len in [0, 100, 400, 560] {

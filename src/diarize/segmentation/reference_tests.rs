@@ -192,37 +192,6 @@ fn activity_agrees_with_rttm() {
     assert!(rate > 0.9, "only {rate:.3} of frames match the RTTM");
 }
 
-/// Release-build timing of one window, single-threaded:
-/// `cargo test --release --lib segmentation::reference_tests::speed -- --ignored --nocapture`.
-#[test]
-#[ignore = "timing, not a check"]
-fn speed() {
-    let seg = segmenter();
-    let audio = sample_call();
-    let window = &audio[..WINDOW_SAMPLES];
-    seg.window_activations(window).expect("warm-up");
-    // The fastest of several runs: on a shared 2-core machine the mean measures the
-    // neighbours as much as the code.
-    let mut times: Vec<f64> = (0..20)
-        .map(|_| {
-            let started = std::time::Instant::now();
-            std::hint::black_box(seg.window_activations(window).expect("forward"));
-            started.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    let (per_window, median) = (times[0], times[times.len() / 2]);
-    eprintln!("segmentation, one thread: {per_window:.1} ms per 10 s window (median {median:.1})");
-    let batch: Vec<&[f32]> = (0..16)
-        .map(|i| &audio[i * 20_000..i * 20_000 + WINDOW_SAMPLES])
-        .collect();
-    let started = std::time::Instant::now();
-    seg.batch_activations(&batch).expect("batch");
-    let per_window = started.elapsed().as_secs_f64() * 1000.0 / batch.len() as f64;
-    let threads = rayon::current_num_threads();
-    eprintln!("segmentation, batch on {threads} threads: {per_window:.1} ms per window");
-}
-
 #[test]
 fn truncated_checkpoint_is_a_model_error() {
     let real = repo().join("models/pyannote-segmentation-3.0.bin");
