@@ -306,38 +306,38 @@ mod tests {
             .collect()
     }
 
+    /// Words 0.25 s each, A speaking until `change` and B after: who gets each word.
+    fn speakers_with_change_at(texts: &[&str], change: u64) -> Vec<String> {
+        let turns = [turn(0, change, "A"), turn(change, 400_000, "B")];
+        let segs = assign_speakers(vec![raw(sentence_words(texts))], timeline(&turns, &[]));
+        speakers_of(&segs)
+    }
+
     #[test]
     fn a_late_speaker_change_moves_back_to_the_sentence_end() {
         // Diarization hears B from "would" (0.75 s); the sentence ended at "ahead?".
-        let words = sentence_words(&["go", "ahead?", "I", "would", "say"]);
-        let turns = [turn(0, 12_000, "A"), turn(12_000, 40_000, "B")];
-        let segs = assign_speakers(vec![raw(words)], timeline(&turns, &[]));
         assert_eq!(
-            speakers_of(&segs),
+            speakers_with_change_at(&["go", "ahead?", "I", "would", "say"], 12_000),
             ["A:go", "A:ahead?", "B:I", "B:would", "B:say"]
         );
     }
 
     #[test]
     fn an_early_speaker_change_moves_on_to_the_sentence_end() {
-        let words = sentence_words(&["at", "the", "station.", "See", "you"]);
-        let turns = [turn(0, 6_000, "A"), turn(6_000, 40_000, "B")];
-        let segs = assign_speakers(vec![raw(words)], timeline(&turns, &[]));
         assert_eq!(
-            speakers_of(&segs),
+            speakers_with_change_at(&["at", "the", "station.", "See", "you"], 6_000),
             ["A:at", "A:the", "A:station.", "B:See", "B:you"]
         );
     }
 
     #[test]
     fn changes_far_from_a_sentence_end_or_long_stay_where_diarization_put_them() {
-        let words = sentence_words(&["one.", "two", "three", "four", "five"]);
-        let turns = [turn(0, 16_000, "A"), turn(16_000, 40_000, "B")];
-        let segs = assign_speakers(vec![raw(words.clone())], timeline(&turns, &[]));
+        let texts = ["one.", "two", "three", "four", "five"];
         assert_eq!(
-            speakers_of(&segs),
+            speakers_with_change_at(&texts, 16_000),
             ["A:one.", "A:two", "A:three", "A:four", "B:five"]
         );
+        let words = sentence_words(&texts);
         let slow: Vec<TimedWord> = words
             .into_iter()
             .map(|w| word(&w.text, w.start * 3, w.end * 3))
