@@ -67,6 +67,23 @@ impl Default for ClusterParams {
     }
 }
 
+/// In a short recording the minimum weights are at most this share of all the weight.
+const SHORT_RECORDING_SHARE: f32 = 0.1;
+
+impl ClusterParams {
+    /// The minimum weights, lowered for a recording with little speech: three people
+    /// in 3 s each have well under a second, and the fixed minimums (tuned on minutes
+    /// of speech) folded them into one speaker.
+    fn for_total_weight(&self, total: f32) -> ClusterParams {
+        let cap = SHORT_RECORDING_SHARE * total;
+        ClusterParams {
+            min_cluster_weight: self.min_cluster_weight.min(cap),
+            min_link_weight: self.min_link_weight.min(cap),
+            ..*self
+        }
+    }
+}
+
 /// Cluster label for every embedding (labels are 0..k, ordered by first appearance).
 pub(crate) fn cluster(
     embeddings: &[Vec<f32>],
@@ -76,6 +93,7 @@ pub(crate) fn cluster(
     if embeddings.is_empty() {
         return Vec::new();
     }
+    let params = &params.for_total_weight(weights.iter().sum());
     let unit: Vec<Vec<f32>> = embeddings.iter().map(|e| normalized(e)).collect();
     let linked = heaviest(weights, params.min_link_weight, MAX_LINKED);
     let linked_vectors: Vec<&[f32]> = linked.iter().map(|&i| unit[i].as_slice()).collect();

@@ -161,7 +161,9 @@ pub(crate) fn window_offsets(total_samples: usize, step_seconds: f32) -> Vec<u64
 }
 
 /// For each (window, local speaker): the frames where it speaks alone, if there
-/// are enough of them to embed.
+/// are enough of them to embed; else, where it speaks at all. A speaker heard only
+/// over someone else (a backchannel, a short interjection) got no embedding, so no
+/// label, and their speech was dropped as missed.
 fn clean_speech(
     activations: &[Vec<[f32; 3]>],
     offsets: &[u64],
@@ -180,8 +182,18 @@ fn clean_speech(
                 .filter(|(_, p)| is_alone(p, speaker, params.onset))
                 .map(|(f, _)| f)
                 .collect();
-            if clean.len() >= min_frames.max(1) {
-                let local = LocalSpeaker::new(window, speaker, offset, clean, &timing);
+            let heard = if clean.len() >= min_frames.max(1) {
+                clean
+            } else {
+                frames
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p[speaker] >= params.onset)
+                    .map(|(f, _)| f)
+                    .collect()
+            };
+            if heard.len() >= min_frames.max(1) {
+                let local = LocalSpeaker::new(window, speaker, offset, heard, &timing);
                 locals.extend(local.pieces(piece_samples));
             }
         }
