@@ -1,7 +1,9 @@
 //! Assignment: timed words plus speaker turns become the transcript's segments.
 //!
-//! Each word goes to the speaker whose turns overlap it most, else to the nearest
-//! turn, so no word is left without a speaker once diarization has run. A Whisper
+//! Each word goes to the speaker whose turns overlap it most (under overlapped speech,
+//! the one holding the floor), else to the nearest turn, so no word is left without a
+//! speaker once diarization has run. A speaker change inside a sentence moves to a
+//! nearby sentence end. A Whisper
 //! segment whose words change speaker is split there, so every segment has one
 //! speaker. Without turns (diarization off) words carry no speaker. Words spoken
 //! while two or more people talk are marked `overlap` rather than silently

@@ -1,8 +1,8 @@
 //! Diarization: who speaks when, on one mixed track.
 //!
 //! pyannote 3.x's shape: local segmentation over sliding 10 s windows
-//! ([`segmentation`]), one CAM++ embedding per (window, local speaker) with
-//! enough clean speech ([`fbank`], [`campplus`]), global clustering
+//! ([`segmentation`]), CAM++ embeddings of each (window, local speaker)'s clean
+//! speech in 2-3 s pieces ([`fbank`], [`campplus`]), global clustering
 //! ([`cluster`]), then frame-level reconstruction into speaker turns
 //! ([`reconstruct`]). Windows are processed in parallel with rayon.
 
