@@ -36,24 +36,25 @@ pub(crate) fn assign_speakers(raw: Vec<RawSegment>, timeline: SpeakerTimeline<'_
         .iter()
         .map(|w| speaker_for(w, timeline.turns))
         .collect();
-    snap_changes_to_sentences(&words, &mut speakers);
-    let mut speakers = speakers.into_iter();
+    let overlapped: Vec<bool> = words
+        .iter()
+        .map(|w| is_overlapped(w, timeline.overlaps))
+        .collect();
+    snap_changes_to_sentences(&words, &overlapped, &mut speakers);
+    let mut labels = speakers.into_iter().zip(overlapped);
     raw.into_iter()
         .flat_map(|segment| {
-            let mine: Vec<Option<String>> = speakers.by_ref().take(segment.words.len()).collect();
-            split_by_speaker(segment, mine, timeline.overlaps)
+            let mine: Vec<(Option<String>, bool)> =
+                labels.by_ref().take(segment.words.len()).collect();
+            split_by_speaker(segment, mine)
         })
         .collect()
 }
 
-fn split_by_speaker(
-    raw: RawSegment,
-    speakers: Vec<Option<String>>,
-    overlaps: &[(u64, u64)],
-) -> Vec<Segment> {
+/// The segment's words with their (speaker, overlapped) labels, split where the speaker changes.
+fn split_by_speaker(raw: RawSegment, labels: Vec<(Option<String>, bool)>) -> Vec<Segment> {
     let mut out: Vec<Segment> = Vec::new();
-    for (timed, speaker) in raw.words.into_iter().zip(speakers) {
-        let overlap = is_overlapped(&timed, overlaps);
+    for (timed, (speaker, overlap)) in raw.words.into_iter().zip(labels) {
         let mut word = to_word(timed, speaker.clone());
         word.overlap = overlap;
         match out.last_mut() {
@@ -74,7 +75,14 @@ fn split_by_speaker(
 /// marks a new voice a few hundred milliseconds late (or early) at a quick turn change,
 /// while Whisper's punctuation marks where the sentence ended; without this the first
 /// words of many turns ("See you", "I would", "Great") went to the previous speaker.
-fn snap_changes_to_sentences(words: &[&TimedWord], speakers: &mut [Option<String>]) {
+/// Words in overlapped speech are not moved: there the floor rule has heard both
+/// voices, and Whisper's punctuation of crosstalk is a guess ("No, I'm ready to wait."
+/// for three people's lines in samples/dialogues/quickfire-three).
+fn snap_changes_to_sentences(
+    words: &[&TimedWord],
+    overlapped: &[bool],
+    speakers: &mut [Option<String>],
+) {
     for change in 1..words.len() {
         if speakers[change] == speakers[change - 1] || ends_sentence(words[change - 1]) {
             continue;
@@ -95,6 +103,7 @@ fn snap_changes_to_sentences(words: &[&TimedWord], speakers: &mut [Option<String
                 .end
                 .saturating_sub(words[moved.start].start)
                 <= SNAP_SAMPLES
+            && !overlapped[moved.clone()].contains(&true)
         {
             speakers[moved].fill(speaker);
         }
