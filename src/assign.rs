@@ -175,19 +175,21 @@ fn speaker_for(word: &TimedWord, turns: &[SpeakerTurn]) -> Option<String> {
         .iter()
         .filter(|t| 2 * overlap(t) >= length && overlap(t) > 0)
         .collect();
-    let floor = covering
-        .iter()
-        .filter(|t| floor_depth(word, t) > 0)
-        .max_by_key(|t| floor_depth(word, t));
-    let best_overlap = turns
-        .iter()
-        .filter(|t| overlap(t) > 0)
-        .max_by_key(|t| overlap(t));
-    let chosen = match covering.len() {
-        0 | 1 => best_overlap,
-        _ => floor.copied().or(best_overlap),
-    };
-    chosen
+    let floor = (covering.len() >= 2)
+        .then(|| {
+            covering
+                .into_iter()
+                .filter(|t| floor_depth(word, t) > 0)
+                .max_by_key(|t| floor_depth(word, t))
+        })
+        .flatten();
+    floor
+        .or_else(|| {
+            turns
+                .iter()
+                .filter(|t| overlap(t) > 0)
+                .max_by_key(|t| overlap(t))
+        })
         .or_else(|| turns.iter().min_by_key(|t| gap(word, t)))
         .map(|t| t.speaker.clone())
 }

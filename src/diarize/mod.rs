@@ -29,8 +29,8 @@ pub(crate) struct DiarizeParams {
     pub(crate) window_step_seconds: f32,
     /// A local speaker is active where its probability reaches this.
     pub(crate) onset: f32,
-    /// A (window, speaker) gets an embedding only with this much speech free of
-    /// overlap; short ones (backchannels) only join the nearest cluster.
+    /// A (window, speaker) is embedded from its speech free of overlap when it has this
+    /// much, else from all its speech when that is this long.
     pub(crate) min_clean_seconds: f32,
     /// Longest clip embedded per piece of a (window, speaker).
     pub(crate) max_embed_seconds: f32,
@@ -176,21 +176,11 @@ fn clean_speech(
     let mut locals = Vec::new();
     for (window, (frames, &offset)) in activations.iter().zip(offsets).enumerate() {
         for speaker in 0..segmentation::NUM_LOCAL_SPEAKERS {
-            let clean: Vec<usize> = frames
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| is_alone(p, speaker, params.onset))
-                .map(|(f, _)| f)
-                .collect();
+            let clean = frames_where(frames, |p| is_alone(p, speaker, params.onset));
             let heard = if clean.len() >= min_frames.max(1) {
                 clean
             } else {
-                frames
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, p)| p[speaker] >= params.onset)
-                    .map(|(f, _)| f)
-                    .collect()
+                frames_where(frames, |p| p[speaker] >= params.onset)
             };
             if heard.len() >= min_frames.max(1) {
                 let local = LocalSpeaker::new(window, speaker, offset, heard, &timing);
@@ -199,6 +189,11 @@ fn clean_speech(
         }
     }
     locals
+}
+
+/// Indices of the window's frames whose activations meet `keep`.
+fn frames_where(frames: &[[f32; 3]], keep: impl Fn(&[f32; 3]) -> bool) -> Vec<usize> {
+    (0..frames.len()).filter(|&f| keep(&frames[f])).collect()
 }
 
 fn is_alone(p: &[f32; 3], speaker: usize, onset: f32) -> bool {
